@@ -1,0 +1,20 @@
+"""Template context shared by every page: the catalogs and what the user may do."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from dashboard import roles
+from dashboard.models import Catalog
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "nav_catalogs": Catalog.objects.only("name", "slug"),
+        "user_role": roles.role_of(user),
+        "user_can_edit": roles.can_edit(user),
+    }

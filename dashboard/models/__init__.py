@@ -1,0 +1,17 @@
+"""The dashboard's data model: catalogs, their products, shoppers and events, and imports."""
+from dashboard.models.catalog import Catalog, Product, Shopper
+from dashboard.models.events import Event, EventType
+from dashboard.models.imports import ColumnMapping, ImportBatch, ImportKind, ImportPolicy, ImportStatus
+
+__all__ = [
+    "Catalog",
+    "ColumnMapping",
+    "Event",
+    "EventType",
+    "ImportBatch",
+    "ImportKind",
+    "ImportPolicy",
+    "ImportStatus",
+    "Product",
+    "Shopper",
+]
