@@ -1,0 +1,239 @@
+"""Matrix factorisation in torch: iALS-style weighted squared loss (default) or BPR.
+
+iALS loss (Hu, Koren & Volinsky 2008; Rendle et al. 2022), trained by minibatches of users:
+
+    L = Σ_(u,i) observed c_ui (1 - ŷ_ui)² + α₀ Σ_(u,i) all ŷ_ui² + λ (‖U‖² + ‖V‖²),  ŷ_ui = u·v_i
+
+The all-pairs term is computed exactly through the item Gramian, Σ_u uᵀ(VᵀV)u, so a batch
+costs O(batch nnz · d + n_items · d²) and never enumerates the unobserved pairs.
+BPR (Rendle et al. 2009) samples one random negative per observed pair instead.
+Runs on CUDA when present, with bf16 autocast there; CPU runs in float32.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, Self
+
+import numpy as np
+import torch
+from torch import nn
+
+from mlcore.data import Dataset
+from mlcore.recommenders._sparse import item_columns
+from mlcore.recommenders.base import Recommender, register
+from mlcore.training import Callback, pick_device
+
+
+@dataclass(frozen=True)
+class MFConfig:
+    """Matrix factorisation settings (defaults: the best of a small grid on Online Retail's
+    2011-11-01 temporal split, NDCG@10 0.30 against 0.28 for the implicit library's ALS).
+
+    - ``factors``: embedding size d. ``loss``: ``"ials"`` or ``"bpr"``.
+    - ``epochs``: passes over the shoppers (ials) or observed pairs (bpr).
+    - ``batch_size``: shoppers per step (ials) or (user, item, negative) triples per step (bpr).
+    - ``lr``: Adam's initial learning rate, cosine-annealed to 0 over ``epochs``.
+    - ``l2``: λ, the L2 penalty on the factors.
+    - ``unobserved_weight``: α₀, how strongly non-interactions pull scores to 0 (ials).
+    - ``confidence``: c_ui = 1 + confidence · log1p(summed event weight) (ials; 0 = all equal).
+    - ``half_life_days``: optional recency decay of the interactions.
+    - ``patience``: with a ``validation`` function given to :meth:`MF.fit`, stop after this many
+      evaluations without improvement and keep the best factors (0 = never stop early).
+    - ``eval_every``: epochs between validation calls. ``seed``: makes runs repeatable.
+    - ``device``: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda[:N]"``.
+    - ``mixed_precision``: bf16 autocast on CUDA (ignored on CPU).
+    - ``cpu_threads``: torch intra-op threads while fitting on CPU, restored afterwards
+      (0 = leave torch's setting). The ops are small, so extra threads gain little and
+      cost ten times over when the cores are shared with other work.
+    """
+
+    factors: int = 64
+    loss: Literal["ials", "bpr"] = "ials"
+    epochs: int = 30
+    batch_size: int = 256
+    lr: float = 0.05
+    l2: float = 0.1
+    unobserved_weight: float = 1.0
+    confidence: float = 2.0
+    half_life_days: float | None = 30.0
+    patience: int = 0
+    eval_every: int = 5
+    seed: int = 0
+    device: str = "auto"
+    mixed_precision: bool = True
+    cpu_threads: int = 1
+
+
+class MatrixFactorization(nn.Module):
+    """User and item embeddings; ``forward(users, items)`` gives the pairwise dot products."""
+
+    def __init__(self, n_users: int, n_items: int, factors: int, generator: torch.Generator) -> None:
+        super().__init__()
+        scale = 0.1 / math.sqrt(factors)
+        self.user = nn.Parameter(torch.randn(n_users, factors, generator=generator) * scale)
+        self.item = nn.Parameter(torch.randn(n_items, factors, generator=generator) * scale)
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        return (self.user[users] * self.item[items]).sum(-1)
+
+
+@register
+class MF(Recommender):
+    """score[u, i] = user_factors[u] · item_factors[i]; unknown shoppers get zeros."""
+
+    name = "mf"
+    Config = MFConfig
+    config: MFConfig
+    user_factors: np.ndarray  # (n_users, factors) float32
+    item_factors: np.ndarray  # (n_items, factors) float32
+
+    def fit(
+        self,
+        data: Dataset,
+        callback: Callback | None = None,
+        *,
+        validation: Callable[[MF], float] | None = None,
+    ) -> Self:
+        """Train; ``validation(model)`` (higher is better, e.g. NDCG@10) drives early stopping."""
+        threads = torch.get_num_threads()
+        if self.config.cpu_threads and pick_device(self.config.device).type == "cpu":
+            torch.set_num_threads(self.config.cpu_threads)
+        try:
+            return self._fit(data, self._callback(callback), validation)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _fit(self, data: Dataset, cb: Callback, validation: Callable[[MF], float] | None) -> Self:
+        self._bind(data)
+        cfg = self.config
+        device = pick_device(cfg.device)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        x = data.matrix(half_life_days=cfg.half_life_days).tocoo()
+        rows = torch.as_tensor(x.row, dtype=torch.int64, device=device)
+        cols = torch.as_tensor(x.col, dtype=torch.int64, device=device)
+        conf = torch.as_tensor(1.0 + cfg.confidence * np.log1p(x.data), dtype=torch.float32, device=device)
+        # Shoppers without interactions only ever see the regulariser: serve them zeros, not noise.
+        self._untrained = np.bincount(x.row, minlength=data.n_users) == 0
+        model = MatrixFactorization(data.n_users, data.n_items, cfg.factors, generator).to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        # Cosine annealing: large steps early, a settled minimum at the end (Adam alone oscillates).
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(cfg.epochs, 1))
+        if cfg.loss not in ("ials", "bpr"):
+            raise ValueError(f"mf loss must be 'ials' or 'bpr', not {cfg.loss!r}")
+        step = self._ials_epoch if cfg.loss == "ials" else self._bpr_epoch
+        amp = _autocast(device, cfg.mixed_precision)
+        best, best_epoch, waited = -math.inf, 0, 0
+        self.history_: list[dict[str, float]] = []
+        for epoch in range(1, cfg.epochs + 1):
+            cb.check()
+            started = time.perf_counter()
+            loss, samples = step(model, optimizer, rows, cols, conf, generator, amp)
+            schedule.step()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            metrics = {"loss": loss, "samples_per_s": samples / max(time.perf_counter() - started, 1e-9)}
+            if validation is not None and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
+                self._export(model)
+                metrics["validation"] = value = float(validation(self))
+                if value > best:
+                    best, best_epoch, waited = value, epoch, 0
+                    best_factors = (self.user_factors.copy(), self.item_factors.copy())
+                else:
+                    waited += 1
+            self.history_.append({"epoch": float(epoch), **metrics})
+            cb.progress(phase="mf", done=epoch, total=cfg.epochs, metrics=metrics)
+            if cfg.patience and waited >= cfg.patience:
+                cb.log(f"mf: early stop at epoch {epoch}, best validation {best:.4f} at epoch {best_epoch}")
+                break
+        if validation is not None and best_epoch:
+            self.user_factors, self.item_factors = best_factors
+        else:
+            self._export(model)
+        return self
+
+    # -- one epoch of each loss --------------------------------------------------------
+    def _ials_epoch(self, model, optimizer, rows, cols, conf, generator, amp):  # type: ignore[no-untyped-def]
+        cfg, n_users = self.config, model.user.shape[0]
+        device = rows.device
+        perm = torch.randperm(n_users, generator=generator).to(device)
+        position = torch.empty_like(perm)
+        position[perm] = torch.arange(n_users, device=device)
+        nnz_position = position[rows]
+        order = torch.argsort(nnz_position)
+        edges = torch.arange(0, n_users + cfg.batch_size, cfg.batch_size, device=device).clamp_(max=n_users)
+        bounds = torch.searchsorted(nnz_position[order], edges).tolist()
+        total: torch.Tensor | float = 0.0
+        for k in range(len(edges) - 1):
+            batch_users = perm[k * cfg.batch_size : (k + 1) * cfg.batch_size]
+            if len(batch_users) == 0:
+                break
+            picked = order[bounds[k] : bounds[k + 1]]
+            u, i, c = rows[picked], cols[picked], conf[picked]
+            with amp:
+                pred = model(u, i).float()
+                user_vecs = model.user[batch_users]
+                gram = model.item.T @ model.item
+                all_pairs = ((user_vecs @ gram.float()) * user_vecs).sum()
+            observed = (c * (1.0 - pred) ** 2).sum() - cfg.unobserved_weight * (pred**2).sum()
+            share = len(batch_users) / n_users
+            penalty = cfg.l2 * (user_vecs.float().pow(2).sum() + share * model.item.pow(2).sum())
+            loss = (observed + cfg.unobserved_weight * all_pairs.float() + penalty) / len(batch_users)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total = total + loss.detach() * len(batch_users)  # stays on the device: no sync per step
+        return float(total) / n_users, len(rows)
+
+    def _bpr_epoch(self, model, optimizer, rows, cols, conf, generator, amp):  # type: ignore[no-untyped-def]
+        cfg, n_items = self.config, model.item.shape[0]
+        device = rows.device
+        perm = torch.randperm(len(rows), generator=generator).to(device)
+        negatives = torch.randint(0, n_items, (len(rows),), generator=generator).to(device)
+        total: torch.Tensor | float = 0.0
+        for start in range(0, len(rows), cfg.batch_size):
+            picked = perm[start : start + cfg.batch_size]
+            u, i, j = rows[picked], cols[picked], negatives[start : start + cfg.batch_size]
+            with amp:
+                margin = (model(u, i) - model(u, j)).float()
+            vecs = (model.user[u], model.item[i], model.item[j])
+            penalty = cfg.l2 * sum(v.pow(2).sum() for v in vecs) / len(picked)
+            loss = -torch.nn.functional.logsigmoid(margin).mean() + penalty
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total = total + loss.detach() * len(picked)
+        return float(total) / max(len(rows), 1), len(rows)
+
+    def _export(self, model: MatrixFactorization) -> None:
+        self.user_factors = model.user.detach().float().cpu().numpy().astype(np.float32)
+        self.user_factors[self._untrained] = 0.0
+        self.item_factors = model.item.detach().float().cpu().numpy().astype(np.float32)
+
+    # -- scoring and artifacts -----------------------------------------------------------
+    def score(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
+        users = np.asarray(users, dtype=np.int64).reshape(-1)
+        known = (users >= 0) & (users < len(self.user_factors))
+        vecs = np.zeros((len(users), self.user_factors.shape[1]), dtype=np.float32)
+        vecs[known] = self.user_factors[users[known]]
+        cols = item_columns(self.n_items, items)
+        item_vecs = self.item_factors if cols is None else self.item_factors[cols]
+        return np.ascontiguousarray(vecs @ item_vecs.T, dtype=np.float32)
+
+    def _save_arrays(self) -> dict[str, np.ndarray]:
+        return {"user_factors": self.user_factors, "item_factors": self.item_factors}
+
+    def _load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.user_factors = arrays["user_factors"].astype(np.float32)
+        self.item_factors = arrays["item_factors"].astype(np.float32)
+
+
+def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager[object]:
+    """bf16 autocast for the matrix products on CUDA; a no-op on CPU, when disabled, or on GPUs
+    without bf16 (fp16 would need loss scaling for no real gain at these sizes)."""
+    if not enabled or device.type != "cuda" or not torch.cuda.is_bf16_supported():
+        return contextlib.nullcontext()
+    return torch.autocast(device_type="cuda", dtype=torch.bfloat16)

@@ -1,0 +1,192 @@
+"""``text``: the transformer recommender — products and shoppers in MiniLM's embedding space.
+
+Every product of ``data.items`` is embedded from its text (title, brand,
+category path, description, attributes), so a product nobody bought yet is
+scored like any other. Optionally the encoder is first fine-tuned
+contrastively on behaviour pairs mined from the training events (co-purchase,
+history → next item), fully, above ``freeze_layers``, or through LoRA adapters.
+A shopper is the recency-decayed weighted mean of their last ``recent_items``
+distinct items; the score is the cosine of shopper and product vectors.
+
+Artifacts: ``arrays.npz`` (``item_embeddings`` (n_items, 384), ``user_vectors``
+(n_users, 384), float32) and, when fine-tuned, ``encoder/`` (see
+:class:`~mlcore.text.TextEncoder`) for encoding search queries later.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
+
+import numpy as np
+
+from mlcore.data import Dataset
+from mlcore.graph.baskets import recent_item_weights
+from mlcore.recommenders.base import Recommender, register
+from mlcore.text import (
+    FinetuneConfig,
+    FinetuneResult,
+    PairConfig,
+    ProductTextConfig,
+    TextEncoder,
+    behaviour_pairs,
+    finetune,
+    product_texts,
+)
+from mlcore.training import Callback
+
+ENCODER_DIR = "encoder"
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    """Settings of the ``text`` recommender (defaults suit a few thousand products on a CPU).
+
+    - ``model``: a Hugging Face model folder; empty for the bundled MiniLM.
+    - ``finetune``: fine-tune on behaviour pairs before encoding; ``finetune_steps``
+      caps the steps (0: ``finetune_epochs`` full passes over ``max_pairs`` pairs).
+    - ``lora`` trains only rank-``lora_r`` adapters (use ``lr`` ≈ 1e-4..1e-3);
+      otherwise the layers above ``freeze_layers`` train (``lr`` ≈ 2e-5..5e-5).
+    - ``recent_items``/``recency_decay``: a shopper's k-th most recent distinct item
+      weighs ``recency_decay ** k`` × its event-type weight.
+
+    Defaults: 100 LoRA steps at τ 0.1 on pairs made ≥ 3 times. On Online Retail
+    (temporal split 2011-11-01) they gave NDCG@10 0.158 vs 0.154 untuned; pairs
+    made only once or twice, τ 0.05 or lr 3e-4 did worse (0.085–0.147). ``finetune=False``
+    is the fast path (encoding only).
+    """
+
+    model: str = ""
+    finetune: bool = True
+    finetune_steps: int = 100
+    finetune_epochs: int = 1
+    batch_size: int = 32
+    lr: float = 1e-4
+    temperature: float = 0.1
+    lora: bool = True
+    lora_r: int = 8
+    freeze_layers: int = 0
+    max_pairs: int = 20_000
+    pair_min_support: int = 3
+    max_length: int = 64
+    encode_batch_size: int = 64
+    text_fields: str = "title,brand,category,description,attributes"
+    recent_items: int = 20
+    recency_decay: float = 0.9
+    device: str = "auto"
+    seed: int = 0
+
+
+@register
+class TextRecommender(Recommender):
+    """Cosine between shopper profiles and product text embeddings."""
+
+    name = "text"
+    Config = TextConfig
+    config: TextConfig
+
+    def __init__(self, config: TextConfig | None = None) -> None:
+        super().__init__(config)
+        self.item_embeddings = np.zeros((0, 0), dtype=np.float32)
+        self.user_vectors = np.zeros((0, 0), dtype=np.float32)
+        self.finetune_result: FinetuneResult | None = None
+        self._encoder: TextEncoder | None = None
+        self._encoder_dir: Path | None = None
+
+    # -- training ------------------------------------------------------------------
+    def fit(self, data: Dataset, callback: Callback | None = None) -> Self:
+        cb = self._callback(callback)
+        self._bind(data)
+        cfg = self.config
+        encoder = TextEncoder.load(cfg.model or None, device=cfg.device, max_length=cfg.max_length)
+        texts = product_texts(data.products, ProductTextConfig(fields=cfg.text_fields))
+        if cfg.finetune:
+            pairs = behaviour_pairs(data, PairConfig(max_pairs=cfg.max_pairs, min_support=cfg.pair_min_support, seed=cfg.seed))
+            cb.log(f"text: fine-tuning on {len(pairs)} behaviour pairs")
+            self.finetune_result = finetune(
+                encoder,
+                [texts[i] for i in pairs[:, 0]],
+                [texts[i] for i in pairs[:, 1]],
+                FinetuneConfig(
+                    epochs=cfg.finetune_epochs,
+                    max_steps=cfg.finetune_steps,
+                    batch_size=cfg.batch_size,
+                    lr=cfg.lr,
+                    temperature=cfg.temperature,
+                    lora=cfg.lora,
+                    lora_r=cfg.lora_r,
+                    lora_alpha=2 * cfg.lora_r,
+                    freeze_layers=cfg.freeze_layers,
+                    seed=cfg.seed,
+                ),
+                cb,
+            )
+            if cfg.lora:
+                encoder.merge_lora()
+        self.item_embeddings = encoder.encode(texts, cfg.encode_batch_size, cb, phase="encode products")
+        self.user_vectors = self._user_vectors(data)
+        self._encoder = encoder if cfg.finetune else None
+        self._encoder_dir = None
+        return self
+
+    def _user_vectors(self, data: Dataset) -> np.ndarray:
+        """(n_users, 384) unit rows; zero rows for users without usable events."""
+        weights = recent_item_weights(data, self.config.recent_items, self.config.recency_decay)
+        vectors = np.asarray(weights @ self.item_embeddings, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+
+    # -- scoring -------------------------------------------------------------------
+    def score(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
+        users = np.asarray(users, dtype=np.int64)
+        emb = self.item_embeddings if items is None else self.item_embeddings[np.asarray(items, dtype=np.int64)]
+        known = (users >= 0) & (users < len(self.user_vectors))
+        out = np.zeros((len(users), len(emb)), dtype=np.float32)
+        if known.any():
+            out[known] = self.user_vectors[users[known]] @ emb.T
+        return out
+
+    def similar_items(self, items: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """For each item index, the ``k`` nearest other items: (indices int64, cosines float32), each (len(items), k)."""
+        items = np.asarray(items, dtype=np.int64)
+        sims = self.item_embeddings[items] @ self.item_embeddings.T
+        sims[np.arange(len(items)), items] = -np.inf
+        k = min(k, self.n_items - 1)
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k > 0 else np.zeros((len(items), 0), dtype=np.int64)
+        order = np.take_along_axis(sims, top, axis=1).argsort(axis=1)[:, ::-1]
+        top = np.take_along_axis(top, order, axis=1)
+        return top, np.take_along_axis(sims, top, axis=1).astype(np.float32)
+
+    def query_encoder(self, device: str = "auto") -> TextEncoder:
+        """The encoder the item embeddings came from (fine-tuned or bundled), for queries."""
+        if self._encoder is not None:
+            return self._encoder
+        path = self._encoder_dir or self.config.model or None
+        return TextEncoder.load(path, device=device, max_length=self.config.max_length)
+
+    # -- artifacts -----------------------------------------------------------------
+    def _save_arrays(self) -> dict[str, np.ndarray]:
+        return {"item_embeddings": self.item_embeddings, "user_vectors": self.user_vectors}
+
+    def _load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        self.item_embeddings = arrays["item_embeddings"].astype(np.float32)
+        self.user_vectors = arrays["user_vectors"].astype(np.float32)
+
+    def save(self, folder: Path) -> None:
+        super().save(folder)
+        target = Path(folder) / ENCODER_DIR
+        if self._encoder is not None:
+            self._encoder.save(target)
+        elif self._encoder_dir is not None and self._encoder_dir.resolve() != target.resolve():
+            shutil.copytree(self._encoder_dir, target, dirs_exist_ok=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> Self:
+        model = super().load(folder)
+        encoder_dir = Path(folder) / ENCODER_DIR
+        model._encoder_dir = encoder_dir if encoder_dir.exists() else None
+        return model
+
+
+__all__ = ["TextConfig", "TextRecommender"]
