@@ -1,0 +1,292 @@
+"""``python -m mlcore``: evaluate signals and train servable bundles from files, no Django.
+
+    python -m mlcore evaluate --events E --products P --split temporal:2011-10-01
+        [--exclude-seen] [--signals popularity,item_knn,ease,mf,text,kg] [--k 10] [--json OUT]
+    python -m mlcore train ... --out DIR
+
+E has columns ``user_id,item_id,timestamp`` (+ optional ``type,quantity``); P has
+``item_id,title`` (+ optional ``description,category,brand`` and attribute columns).
+Files may be CSV, JSON Lines or Parquet, optionally gzipped. The split is
+``temporal:<cut date>`` (validation = the ``--validation-days`` before the cut),
+``leave-last-out`` or ``random:<train>:<validation>:<test>``. A table goes to
+stdout, progress to stderr, the full report to ``--json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import numpy as np
+import pandas as pd
+
+from mlcore.data import CleaningConfig, Dataset, Split, clean_events, leave_last_out, random_split, temporal_split
+from mlcore.data.cleaning import non_product_mask
+from mlcore.data.readers import ROW, read_table
+from mlcore.fusion import TuneConfig, hashed_text_vectors
+from mlcore.training import Callback
+from mlcore.training.runner import FUSED, RunConfig, RunResult, SignalSpec, run
+
+DEFAULT_SIGNALS = "popularity,repeat,item_knn,ease,mf,text,kg"
+
+
+class UsageError(ValueError):
+    """Bad command-line input; the message says how to fix it."""
+
+
+class StderrCallback(Callback):
+    """Progress lines on stderr, with seconds since start."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.started = time.perf_counter()
+        self.quiet = quiet
+        self._last: dict[str, float] = {}
+
+    def progress(self, *, phase: str, done: int, total: int, metrics: dict[str, float] | None = None) -> None:
+        now = time.perf_counter()
+        if self.quiet or (done < total and now - self._last.get(phase, 0.0) < 5.0):
+            return
+        self._last[phase] = now
+        extra = " ".join(f"{k}={v:.4g}" for k, v in (metrics or {}).items())
+        print(f"[{now - self.started:7.1f}s] {phase} {done}/{total} {extra}", file=sys.stderr, flush=True)
+
+    def log(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[{time.perf_counter() - self.started:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+# -- input ------------------------------------------------------------------------------
+def read_events(path: str | Path) -> pd.DataFrame:
+    """Events frame with typed columns; errors name the row, column and value."""
+    raw = read_table(path)
+    missing = [c for c in ("user_id", "item_id", "timestamp") if c not in raw.columns]
+    if missing:
+        raise UsageError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(c for c in raw.columns if c != ROW)}")
+    ev = raw.drop(columns=[ROW])
+    ts = pd.to_datetime(ev["timestamp"], errors="coerce", format="mixed")
+    bad = ts.isna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise UsageError(
+            f"{path}: row {raw[ROW].iloc[i]}, column timestamp: {ev['timestamp'].iloc[i]!r} is not a date/time "
+            f"({int(bad.sum())} such rows); use e.g. 2011-10-01 12:30:00"
+        )
+    ev["timestamp"] = ts
+    if "quantity" in ev:
+        q = pd.to_numeric(ev["quantity"].replace("", "1"), errors="coerce")
+        if q.isna().any():
+            i = int(np.flatnonzero(q.isna().to_numpy())[0])
+            raise UsageError(f"{path}: row {raw[ROW].iloc[i]}, column quantity: {ev['quantity'].iloc[i]!r} is not a number")
+        ev["quantity"] = q
+    if "type" in ev:
+        ev["type"] = ev["type"].replace("", "purchase").str.strip().str.lower()
+    return ev
+
+
+def read_products(path: str | Path | None) -> pd.DataFrame | None:
+    if path is None:
+        return None
+    raw = read_table(path)
+    for column in ("item_id", "title"):
+        if column not in raw.columns:
+            raise UsageError(f"{path}: missing column {column}; found {', '.join(c for c in raw.columns if c != ROW)}")
+    return raw.drop(columns=[ROW])
+
+
+def load_dataset(events: str | Path, products: str | Path | None, *, clean: bool = True) -> tuple[Dataset, dict[str, int]]:
+    """Read, optionally clean (returns, non-product codes, duplicates) and index the files.
+
+    Cleaning also drops non-product codes (postage, fees) from the catalogue.
+    """
+    ev = read_events(events)
+    prods = read_products(products)
+    report: dict[str, int] = {"rows_in": len(ev)}
+    if clean:
+        config = CleaningConfig()
+        ev, cleaning = clean_events(ev, config)
+        report = cleaning.as_dict()
+        if prods is not None:
+            prods = prods[~non_product_mask(prods["item_id"], config)]
+    return Dataset.from_frames(ev, prods), report
+
+
+def make_split(data: Dataset, spec: str, *, validation_days: float = 30.0, seed: int = 0) -> Split:
+    """Parse ``temporal:<date>``, ``leave-last-out[:n]`` or ``random:<tr>:<va>:<te>``."""
+    kind, _, rest = spec.partition(":")
+    try:
+        if kind == "temporal" and rest:
+            return temporal_split(data, pd.Timestamp(rest), validation_days=validation_days)
+        if kind == "leave-last-out":
+            return leave_last_out(data, n=int(rest or 1), validation_n=1)
+        if kind == "random":
+            fractions = [float(x) for x in rest.split(":")] if rest else [0.8, 0.1, 0.1]
+            if len(fractions) != 3:
+                raise UsageError(f"--split {spec!r}: random needs three fractions, e.g. random:0.8:0.1:0.1")
+            return random_split(data, fractions[0], fractions[1], fractions[2], seed=seed)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, UsageError):
+            raise
+        raise UsageError(f"--split {spec!r}: {exc}") from None
+    raise UsageError(f"--split {spec!r} not understood; use temporal:2011-10-01, leave-last-out or random:0.8:0.1:0.1")
+
+
+def parse_signals(names: str, settings: Sequence[str]) -> tuple[SignalSpec, ...]:
+    """``names`` comma-separated; ``settings`` like ``text.finetune=true`` or ``ease.l2=200``."""
+    from mlcore.recommenders import REGISTRY
+
+    chosen = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in REGISTRY]
+    if unknown:
+        raise UsageError(f"--signals: unknown {', '.join(unknown)}; known: {', '.join(sorted(REGISTRY))}")
+    overrides: dict[str, dict[str, Any]] = {n: {} for n in chosen}
+    for item in settings:
+        key, eq, value = item.partition("=")
+        name, dot, field = key.partition(".")
+        if not eq or not dot or name not in overrides:
+            raise UsageError(f"--set {item!r}: use <signal>.<field>=<value> for a chosen signal ({', '.join(chosen)})")
+        try:
+            overrides[name][field] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[name][field] = value
+    try:
+        return tuple(SignalSpec.parse(n, overrides[n]) for n in chosen)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+# -- output -----------------------------------------------------------------------------
+def format_table(result: RunResult, k: int, primary: str = "all") -> str:
+    """One line per scorer: accuracy with and without seen items, the cold slice, fit time."""
+    m, t = result.report.metrics, result.timings
+    other = "exclude_seen" if primary == "all" else "all"
+    head = (
+        f"{'scorer':<28}{'R@' + str(k):>8}{'NDCG@' + str(k):>9}{'MRR':>7}{'HR':>7}{'MAP':>7}"
+        f" |{'R@' + str(k) + '*':>8}{'NDCG*':>8} |{'coldR@20':>9}{'cov':>6}{'nov':>6}{'fit s':>8}"
+    )
+    lines = [f"split {result.split_name}: users all={result.report.users.get('all', 0)} "
+             f"new-items={result.report.users.get('exclude_seen', 0)} cold={result.report.users.get('cold_start', 0)}; "
+             f"* = {other.replace('_', ' ')}", head, "-" * len(head)]
+    for name in m.get(primary, {}):
+        a = m[primary][name]
+        b = m.get(other, {}).get(name, {})
+        c = m.get("cold_start", {}).get(name, {})
+        fit = sum(v for key, v in t.items() if key.startswith(f"fit:{name}:"))
+        lines.append(
+            f"{name:<28}{a[f'recall@{k}']:8.4f}{a[f'ndcg@{k}']:9.4f}{a[f'mrr@{k}']:7.3f}{a[f'hit_rate@{k}']:7.3f}"
+            f"{a[f'map@{k}']:7.3f} |{b.get(f'recall@{k}', float('nan')):8.4f}{b.get(f'ndcg@{k}', float('nan')):8.4f} |"
+            f"{c.get('recall@20', float('nan')):9.4f}{a.get(f'coverage@{k}', 0):6.2f}{a.get(f'novelty@{k}', 0):6.2f}{fit:8.1f}"
+        )
+    rep = result.report
+    if rep.users.get("cold_start"):
+        lines.append(f"cold start: {rep.cold_items} test items never seen in training, ranked among "
+                     f"{rep.cold_candidates} unseen items (chance Recall@20 ≈ {rep.cold_chance_recall(20):.3f})")
+    if result.tuning:
+        tr = result.tuning
+        weights = ", ".join(f"{n}={w:g}" for n, w in tr.weights.items())
+        lines.append(f"tuned weights ({tr.normalization} normalisation; {tr.metric_name} on validation {tr.baseline:.4f} → {tr.metric:.4f}): {weights}")
+    return "\n".join(lines)
+
+
+def result_json(result: RunResult, extra: dict[str, Any]) -> dict[str, Any]:
+    """The JSON contract: per-signal and fused metrics, weights, cold-start slice, timings."""
+    report = result.report.to_dict()
+    metrics = report["metrics"]
+    signals = {n: {s: metrics[s][n] for s in metrics} for n in result.models}
+    fused = {s: metrics[s][FUSED] for s in metrics if FUSED in metrics[s]}
+    return {
+        **extra,
+        "split": {"name": result.split_name, **result.split_sizes},
+        "signals": signals,
+        "fused": fused,
+        "weights": result.fusion.to_dict(),
+        "tuning": result.tuning.to_dict() if result.tuning else None,
+        "cold_start": metrics.get("cold_start", {}),
+        "ablation": report["ablation"],
+        "users": report["users"],
+        "timings": result.timings,
+        "report": report,
+    }
+
+
+# -- commands ---------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m mlcore", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("evaluate", "train"):
+        p = sub.add_parser(name, help=f"{name} fused recommenders on event/product files")
+        p.add_argument("--events", required=True, help="events file: user_id,item_id,timestamp[,type,quantity]")
+        p.add_argument("--products", help="products file: item_id,title[,description,category,brand,...]")
+        p.add_argument("--split", required=True, help="temporal:2011-10-01 | leave-last-out | random:0.8:0.1:0.1")
+        p.add_argument("--validation-days", type=float, default=30.0, help="temporal split: validation window (days)")
+        p.add_argument("--exclude-seen", action="store_true", help="headline and tune on items the shopper has not bought")
+        p.add_argument("--signals", default=DEFAULT_SIGNALS, help=f"comma-separated recommender names ({DEFAULT_SIGNALS})")
+        p.add_argument("--set", action="append", default=[], metavar="SIGNAL.FIELD=VALUE", help="a signal setting")
+        p.add_argument("--k", type=int, default=10, help="cut-off shown in the table (5, 10 and 20 are always in JSON)")
+        p.add_argument("--normalization", default="rank", choices=["auto", "rank", "zscore", "minmax"],
+                       help="auto: the tuner picks the best on validation")
+        p.add_argument("--tune-target", choices=["all", "exclude_seen", "both"], help="default: both (exclude_seen with --exclude-seen)")
+        p.add_argument("--no-tune", action="store_true", help="equal weights instead of tuning on validation")
+        p.add_argument("--no-clean", action="store_true", help="keep returns, non-product codes and duplicates")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--json", help="write the full report here")
+        p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+        if name == "train":
+            p.add_argument("--out", required=True, help="folder for the servable bundle (must not exist)")
+    return parser
+
+
+def execute(args: argparse.Namespace, peers: dict[str, Any] | None = None) -> tuple[RunResult, dict[str, Any]]:
+    """Run an ``evaluate``/``train`` command from parsed arguments; returns the result and its JSON."""
+    cb = StderrCallback(args.quiet)
+    started = time.perf_counter()
+    signals = parse_signals(args.signals, args.set)
+    data, cleaning = load_dataset(args.events, args.products, clean=not args.no_clean)
+    cb.log(f"{len(data.events)} events, {data.n_users} users, {data.n_items} items after cleaning")
+    split = make_split(data, args.split, validation_days=args.validation_days, seed=args.seed)
+    cb.log(f"split {split.name}: {split.describe()}")
+    ks = tuple(sorted({5, 10, 20, args.k}))
+    target = args.tune_target or ("exclude_seen" if args.exclude_seen else "both")
+    config = RunConfig(
+        signals=signals,
+        ks=ks,
+        normalization=cast(Any, args.normalization),
+        tune=not args.no_tune,
+        tune_config=TuneConfig(metric=f"ndcg@{args.k}", seed=args.seed),
+        tune_target=cast(Literal["all", "exclude_seen", "both"], target),
+    )
+    vectors = hashed_text_vectors((data.products["title"] + " " + data.products["category"]).tolist())
+    result = run(data, split, config, callback=cb, peers=peers, item_vectors=vectors)
+    extra = {
+        "command": args.command,
+        "events": str(args.events),
+        "products": str(args.products),
+        "dataset": {"events": len(data.events), "users": data.n_users, "items": data.n_items, "fingerprint": data.fingerprint()},
+        "cleaning": cleaning,
+    }
+    payload = result_json(result, extra)
+    payload["timings"] = {**payload["timings"], "wall": time.perf_counter() - started}
+    return result, payload
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        result, payload = execute(args)
+        if args.command == "train":
+            from mlcore.training.artifacts import write_bundle
+
+            out = write_bundle(Path(args.out), result, extra_meta={"cleaning": payload["cleaning"]})
+            payload["bundle"] = str(out)
+            print(f"bundle written to {out}", file=sys.stderr)
+    except (UsageError, FileNotFoundError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_table(result, args.k, "exclude_seen" if args.exclude_seen else "all"))
+    if args.json:
+        Path(args.json).write_text(json.dumps(payload, indent=2, default=float))
+        print(f"report written to {args.json}", file=sys.stderr)
+    return 0

@@ -1,0 +1,261 @@
+"""Business rules applied to a ranked list: filter, boost, bury, pin.
+
+Rules are frozen dataclasses; :func:`apply_rules` is a pure function from a
+ranked list (item column indices, best first, with their scores) to a new one.
+Order of application: every filter first (so nothing filtered can come back,
+not even through a pin), then boosts and buries (scores multiplied, list
+re-sorted), then the cut to ``k``, then pins at their exact 1-based positions.
+Product attributes come from the dataset's ``products`` frame, one row per item
+column.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlcore.data import IdMap
+
+TRUE_STRINGS = {"1", "true", "yes", "y", "t", "in stock", "instock", "available"}
+
+
+@dataclass(frozen=True)
+class InStock:
+    """Keep items whose ``column`` is truthy (true/yes/1, or a number > 0)."""
+
+    column: str = "in_stock"
+    kind = "in_stock"
+
+
+@dataclass(frozen=True)
+class CategoryFilter:
+    """Keep items under any ``include`` path (if given) and under no ``exclude`` path.
+
+    Paths use ' > '; "Home" matches "Home > Kitchen". Case is ignored.
+    """
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    column: str = "category"
+    kind = "category"
+
+
+@dataclass(frozen=True)
+class PriceRange:
+    """Keep items with ``low <= price <= high``; items without a price are dropped."""
+
+    low: float | None = None
+    high: float | None = None
+    column: str = "price"
+    kind = "price_range"
+
+
+@dataclass(frozen=True)
+class ExcludeBought:
+    """Drop items the shopper already bought (from the context's ``bought``)."""
+
+    kind = "exclude_bought"
+
+
+@dataclass(frozen=True)
+class Boost:
+    """Multiply the score of items whose ``column`` equals ``value`` by ``factor`` (> 1)."""
+
+    column: str
+    value: str
+    factor: float = 1.5
+    kind = "boost"
+
+    def __post_init__(self) -> None:
+        if not self.factor > 1:
+            raise ValueError(f"boost factor must be > 1, got {self.factor} (use bury to push items down)")
+
+
+@dataclass(frozen=True)
+class Bury:
+    """Multiply the score of matching items by ``factor`` (between 0 and 1)."""
+
+    column: str
+    value: str
+    factor: float = 0.5
+    kind = "bury"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.factor < 1:
+            raise ValueError(f"bury factor must be between 0 and 1, got {self.factor}")
+
+
+@dataclass(frozen=True)
+class Pin:
+    """Put ``item_id`` at 1-based ``position`` (or last, if the list is shorter)."""
+
+    item_id: str
+    position: int
+    kind = "pin"
+
+    def __post_init__(self) -> None:
+        if self.position < 1:
+            raise ValueError(f"pin position is 1-based, got {self.position}")
+
+
+Rule = InStock | CategoryFilter | PriceRange | ExcludeBought | Boost | Bury | Pin
+RULE_TYPES: dict[str, type] = {
+    cls.kind: cls for cls in (InStock, CategoryFilter, PriceRange, ExcludeBought, Boost, Bury, Pin)
+}
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What rules need: product attributes (row i = item column i), the id map, and the shopper's purchases."""
+
+    products: pd.DataFrame
+    items: IdMap
+    bought: frozenset[int] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A ranked list: item columns best first, their scores, and per item the rules that touched it."""
+
+    items: np.ndarray
+    scores: np.ndarray
+    notes: tuple[tuple[str, ...], ...]
+
+
+def rule_from_dict(data: Mapping[str, Any]) -> Rule:
+    """Build a rule from ``{"kind": "pin", "item_id": "A1", "position": 1}`` (the stored form)."""
+    fields = dict(data)
+    kind = fields.pop("kind", None)
+    if kind not in RULE_TYPES:
+        raise ValueError(f"unknown rule kind {kind!r}; use one of {', '.join(RULE_TYPES)}")
+    for key in ("include", "exclude"):
+        if key in fields:
+            fields[key] = tuple(fields[key])
+    try:
+        return RULE_TYPES[kind](**fields)  # type: ignore[no-any-return]
+    except TypeError as exc:
+        raise ValueError(f"rule {kind!r}: {exc}") from None
+
+
+def rule_to_dict(rule: Rule) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": rule.kind}
+    out.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in rule.__dict__.items()})
+    return out
+
+
+# -- masks ----------------------------------------------------------------------------
+def _column(products: pd.DataFrame, column: str, rule: str) -> pd.Series:
+    if column not in products.columns:
+        raise KeyError(f"rule {rule!r} needs the product column {column!r}; columns are {', '.join(products.columns)}")
+    return products[column]
+
+
+def _truthy(values: pd.Series) -> np.ndarray:
+    numeric = pd.to_numeric(values, errors="coerce")
+    as_text = values.astype(str).str.strip().str.lower().isin(TRUE_STRINGS)
+    return np.where(numeric.notna(), numeric.fillna(0) > 0, as_text).astype(bool)
+
+
+def _under(paths: pd.Series, prefixes: Iterable[str]) -> np.ndarray:
+    p = paths.fillna("").astype(str).str.lower().str.strip()
+    hit = np.zeros(len(p), dtype=bool)
+    for prefix in prefixes:
+        q = prefix.lower().strip()
+        hit |= ((p == q) | p.str.startswith(q + " > ")).to_numpy()
+    return hit
+
+
+def _keep_mask(rule: Rule, items: np.ndarray, ctx: RuleContext) -> np.ndarray:
+    rows = ctx.products.iloc[items]
+    if isinstance(rule, InStock):
+        return _truthy(_column(rows, rule.column, rule.kind))
+    if isinstance(rule, CategoryFilter):
+        paths = _column(rows, rule.column, rule.kind)
+        keep = _under(paths, rule.include) if rule.include else np.ones(len(items), dtype=bool)
+        return keep & ~_under(paths, rule.exclude)
+    if isinstance(rule, PriceRange):
+        price = pd.to_numeric(_column(rows, rule.column, rule.kind), errors="coerce").to_numpy(dtype=float)
+        keep = ~np.isnan(price)
+        if rule.low is not None:
+            keep &= price >= rule.low
+        if rule.high is not None:
+            keep &= price <= rule.high
+        return keep
+    if isinstance(rule, ExcludeBought):
+        return ~np.isin(items, np.fromiter(ctx.bought, dtype=np.int64, count=len(ctx.bought)))
+    raise TypeError(f"{rule!r} is not a filter")
+
+
+def _matches(rule: Boost | Bury, items: np.ndarray, ctx: RuleContext) -> np.ndarray:
+    values = _column(ctx.products.iloc[items], rule.column, rule.kind).astype(str).str.strip().str.lower()
+    return (values == str(rule.value).strip().lower()).to_numpy()
+
+
+def _label(rule: Rule) -> str:
+    if isinstance(rule, Boost | Bury):
+        return f"{rule.kind} {rule.column}={rule.value} ×{rule.factor:g}"
+    if isinstance(rule, Pin):
+        return f"pinned at {rule.position}"
+    return rule.kind
+
+
+def apply_rules(
+    items: np.ndarray, scores: np.ndarray, rules: Iterable[Rule], ctx: RuleContext, k: int | None = None
+) -> Ranked:
+    """Apply ``rules`` to a ranked list (``items`` best first, ``scores`` aligned); return at most ``k`` items."""
+    rules = list(rules)
+    items = np.asarray(items, dtype=np.int64)
+    scores = np.asarray(scores, dtype=np.float64).copy()
+    pins = sorted((r for r in rules if isinstance(r, Pin)), key=lambda r: r.position)
+    positions = [p.position for p in pins]
+    if len(set(positions)) != len(positions):
+        raise ValueError(f"two pins share a position: {positions}")
+    for rule in rules:
+        if isinstance(rule, InStock | CategoryFilter | PriceRange | ExcludeBought):
+            keep = _keep_mask(rule, items, ctx)
+            items, scores = items[keep], scores[keep]
+    notes: dict[int, list[str]] = {}
+    for rule in rules:
+        if isinstance(rule, Boost | Bury):
+            hit = _matches(rule, items, ctx)
+            # multiply on the side that moves the item the right way even for negative scores
+            scores = np.where(hit, np.where(scores >= 0, scores * rule.factor, scores / rule.factor), scores)
+            if hit.any():
+                for item in items[hit].tolist():
+                    notes.setdefault(item, []).append(_label(rule))
+    order = np.argsort(-scores, kind="stable")
+    items, scores = items[order], scores[order]
+
+    pin_items = []
+    for pin in pins:
+        if pin.item_id not in ctx.items:
+            continue  # an unknown pin (item deleted) is skipped, not an error at serving time
+        col = ctx.items.index_of(pin.item_id)
+        # a pinned item must pass every filter too: filters never leak
+        if all(
+            _keep_mask(r, np.array([col]), ctx)[0]
+            for r in rules
+            if isinstance(r, InStock | CategoryFilter | PriceRange | ExcludeBought)
+        ):
+            pin_items.append((pin, col))
+    pinned_cols = {col for _, col in pin_items}
+    rest = ~np.isin(items, list(pinned_cols)) if pinned_cols else np.ones(len(items), dtype=bool)
+    items, scores = items[rest], scores[rest]
+    if k is not None:
+        items, scores = items[: max(k - len(pin_items), 0)], scores[: max(k - len(pin_items), 0)]
+    out_items, out_scores = items.tolist(), scores.tolist()
+    for pin, col in pin_items:
+        at = min(pin.position - 1, len(out_items))
+        out_items.insert(at, col)
+        out_scores.insert(at, float("nan"))  # a pinned slot has no relevance score
+        notes.setdefault(col, []).append(_label(pin))
+    if k is not None:
+        out_items, out_scores = out_items[:k], out_scores[:k]
+    return Ranked(
+        items=np.asarray(out_items, dtype=np.int64),
+        scores=np.asarray(out_scores, dtype=np.float64),
+        notes=tuple(tuple(notes.get(i, ())) for i in out_items),
+    )

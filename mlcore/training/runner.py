@@ -1,0 +1,226 @@
+"""The training runner: fit signals, tune fusion on validation, evaluate on test.
+
+One run = for each signal (a registered recommender name and its config):
+fit on the split's train part, score the validation users, tune the fusion
+weights there (NDCG@10 by default); then refit on train + validation and
+evaluate every signal, the tuned fusion and its ablations on the test window.
+Progress goes through a :class:`~mlcore.training.Callback` (one phase per signal
+and step) and ``callback.check()`` is called between steps so a job can be cancelled.
+Writing the servable bundle is :func:`mlcore.training.artifacts.write_bundle`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from mlcore.data import Dataset, Split
+from mlcore.evaluation import EvalConfig, EvaluationReport, Scorer, evaluate
+from mlcore.fusion import FusionConfig, Normalization, TuneConfig, TuneResult, tune_weights
+from mlcore.training.callback import Callback, NullCallback
+
+FUSED = "fused"
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    """A registered recommender ``name`` and its frozen config (None: the defaults)."""
+
+    name: str
+    config: Any = None
+
+    @classmethod
+    def parse(cls, name: str, overrides: Mapping[str, Any] | None = None) -> SignalSpec:
+        """Build the spec with the recommender's own Config class; bad fields are named."""
+        from mlcore.recommenders import get
+
+        config_cls = get(name).Config
+        try:
+            return cls(name, config_cls(**dict(overrides or {})))
+        except TypeError as exc:
+            fields = ", ".join(f.name for f in dataclasses.fields(config_cls))
+            raise ValueError(f"signal {name!r}: {exc}; its settings are: {fields or 'none'}") from None
+
+    def build(self) -> Any:
+        from mlcore.recommenders import get
+
+        return get(self.name)(self.config)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What to train and how to judge it.
+
+    ``tune_target``: the validation slice whose NDCG the tuner maximises — ``all``
+    items, ``exclude_seen`` (already-bought items removed), or ``both`` (their mean).
+    ``refit``: refit every signal on train + validation before the test evaluation.
+    ``normalization`` ``auto`` lets the tuner try rank, z-score and min-max and keep the
+    best on validation (equal weights are used when there is nothing to tune on: then rank).
+    """
+
+    signals: tuple[SignalSpec, ...]
+    ks: tuple[int, ...] = (5, 10, 20)
+    normalization: Normalization | Literal["auto"] = "rank"
+    tune: bool = True
+    tune_config: TuneConfig = TuneConfig()
+    tune_target: Literal["all", "exclude_seen", "both"] = "both"
+    refit: bool = True
+    ablation: bool = True
+    batch_users: int = 1024
+    weights: Mapping[str, float] | None = None
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.signals]
+        if not names:
+            raise ValueError("a run needs at least one signal")
+        if len(set(names)) != len(names):
+            raise ValueError(f"a signal is listed twice: {names}")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Fitted models (on ``fitted_on``), the fusion used, tuning outcome, test report and timings (s)."""
+
+    models: dict[str, Any]
+    fusion: FusionConfig
+    tuning: TuneResult | None
+    report: EvaluationReport
+    fitted_on: Dataset
+    split_name: str
+    split_sizes: dict[str, int]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "split": {"name": self.split_name, **self.split_sizes},
+            "fusion": self.fusion.to_dict(),
+            "tuning": self.tuning.to_dict() if self.tuning else None,
+            "report": self.report.to_dict(),
+            "timings": self.timings,
+        }
+
+
+def _fit_all(
+    specs: tuple[SignalSpec, ...], data: Dataset, callback: Callback, timings: dict[str, float], tag: str
+) -> dict[str, Any]:
+    models = {}
+    for i, spec in enumerate(specs):
+        callback.check()
+        callback.log(f"fitting {spec.name} on {len(data.events)} events ({tag})")
+        callback.progress(phase=f"fit:{tag}:{spec.name}", done=0, total=1)
+        started = time.perf_counter()
+        models[spec.name] = spec.build().fit(data, callback)
+        timings[f"fit:{spec.name}:{tag}"] = time.perf_counter() - started
+        callback.progress(phase=f"fit:{tag}:{spec.name}", done=1, total=1, metrics={"seconds": timings[f"fit:{spec.name}:{tag}"]})
+        callback.progress(phase=f"fit:{tag}", done=i + 1, total=len(specs))
+    return models
+
+
+def _score_users(models: Mapping[str, Any], users: np.ndarray, batch: int, timings: dict[str, float]) -> dict[str, np.ndarray]:
+    out = {}
+    for name, model in models.items():
+        started = time.perf_counter()
+        parts = [np.asarray(model.score(users[i : i + batch]), dtype=np.float32) for i in range(0, len(users), batch)]
+        out[name] = np.concatenate(parts) if parts else np.zeros((0, model.n_items), dtype=np.float32)
+        timings[f"score:{name}:validation"] = time.perf_counter() - started
+    return out
+
+
+def tune_on_validation(
+    models: Mapping[str, Any], split: Split, config: RunConfig, timings: dict[str, float]
+) -> TuneResult:
+    """Tune fusion weights for ``models`` (fitted on ``split.train``) on the validation window."""
+    truth = sp.csr_matrix(split.validation_items())
+    users = np.flatnonzero(np.diff(truth.indptr) > 0)
+    if users.size == 0:
+        raise ValueError(f"split {split.name!r} has no validation interactions to tune on; add a validation window")
+    scores = _score_users(models, users, config.batch_users, timings)
+    seen = sp.csr_matrix(split.train_items())[users]
+    truth = truth[users]
+    methods: tuple[Normalization, ...] = (
+        ("rank", "zscore", "minmax") if config.normalization == "auto" else (config.normalization,)
+    )
+    started = time.perf_counter()
+    best: TuneResult | None = None
+    for method in methods:
+        tune_cfg = dataclasses.replace(config.tune_config, normalization=method)
+        result = tune_weights(scores, truth, tune_cfg, seen=seen, target=config.tune_target)
+        timings[f"tune:{method}"] = result.seconds
+        if best is None or result.metric > best.metric:
+            best = result
+    timings["tune"] = time.perf_counter() - started
+    assert best is not None
+    return best
+
+
+def run(
+    data: Dataset,
+    split: Split,
+    config: RunConfig,
+    *,
+    callback: Callback | None = None,
+    peers: Mapping[str, Scorer] | None = None,
+    item_vectors: np.ndarray | None = None,
+) -> RunResult:
+    """Train, tune and evaluate. ``peers`` are extra scorers (fitted on the same data as the
+    final models) evaluated beside the signals but never fused — benchmarks use them."""
+    cb = callback if callback is not None else NullCallback()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    has_validation = len(split.validation.events) > 0
+    tuning: TuneResult | None = None
+    models: dict[str, Any] | None = None
+    if config.weights is not None:
+        weights = {s.name: float(config.weights.get(s.name, 0.0)) for s in config.signals}
+    elif config.tune and has_validation and len(config.signals) > 1:
+        models = _fit_all(config.signals, split.train, cb, timings, "validation")
+        cb.check()
+        tuning = tune_on_validation(models, split, config, timings)
+        cb.log(f"tuned weights {tuning.weights}: {tuning.metric_name} {tuning.baseline:.4f} → {tuning.metric:.4f}")
+        weights = tuning.weights
+    else:
+        weights = {s.name: 1.0 for s in config.signals}
+    normalization = tuning.normalization if tuning else ("rank" if config.normalization == "auto" else config.normalization)
+    fusion = FusionConfig(weights, normalization=normalization)
+
+    fitted_on = split.train_and_validation() if (config.refit and has_validation) else split.train
+    if models is None or fitted_on is not split.train:
+        models = _fit_all(config.signals, fitted_on, cb, timings, "final")
+    cb.check()
+    cb.progress(phase="evaluate", done=0, total=1)
+    eval_started = time.perf_counter()
+    scorers: dict[str, Scorer] = {name: m.score for name, m in models.items()}
+    scorers.update(peers or {})
+    report = evaluate(
+        scorers,
+        split,
+        EvalConfig(ks=config.ks, batch_users=config.batch_users, ablation=config.ablation),
+        fusions={FUSED: fusion} if len(models) > 1 else {},
+        item_vectors=item_vectors,
+        fitted_on=fitted_on,
+    )
+    timings["evaluate"] = time.perf_counter() - eval_started
+    timings.update({f"score:{name}:test": secs for name, secs in report.timings.items()})
+    timings["total"] = time.perf_counter() - started
+    cb.progress(phase="evaluate", done=1, total=1, metrics={"ndcg@10": _headline(report)})
+    return RunResult(
+        models=models,
+        fusion=fusion,
+        tuning=tuning,
+        report=report,
+        fitted_on=fitted_on,
+        split_name=split.name,
+        split_sizes=split.describe(),
+        timings=timings,
+    )
+
+
+def _headline(report: EvaluationReport) -> float:
+    by = report.metrics.get("all", {})
+    name = FUSED if FUSED in by else next(iter(by), None)
+    return float(by[name]["ndcg@10"]) if name is not None and "ndcg@10" in by[name] else 0.0
