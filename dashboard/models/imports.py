@@ -19,6 +19,7 @@ class ImportPolicy(models.TextChoices):
 
 
 class ImportStatus(models.TextChoices):
+    DRAFT = "draft", _("awaiting column mapping")
     QUEUED = "queued", _("queued")
     RUNNING = "running", _("running")
     SUCCEEDED = "succeeded", _("succeeded")
