@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 import plotly
 
-from recsite.env import envbool, envint, envlist, envstr
+from recsite.env import envbool, envfloat, envint, envlist, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("VAR_DIR", str(BASE_DIR / "var")))
@@ -124,6 +124,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -133,6 +134,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# Training jobs: the offline promotion gate (a candidate whose NDCG@10 is lower than the active
+# version's by more than this, on the same split, needs an admin override), heartbeats and the reaper.
+PROMOTION_MARGIN = envfloat("PROMOTION_MARGIN", 0.01)
+TRAINING_HEARTBEAT_S = envfloat("TRAINING_HEARTBEAT_S", 10.0)
+TRAINING_STALE_AFTER_S = envfloat("TRAINING_STALE_AFTER_S", 120.0)
+TRAINING_MAX_ATTEMPTS = envint("TRAINING_MAX_ATTEMPTS", 2)
+CELERY_BEAT_SCHEDULE = {
+    "training-reap": {"task": "dashboard.training_reap", "schedule": 60.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

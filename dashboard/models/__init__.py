@@ -2,8 +2,24 @@
 from dashboard.models.catalog import Catalog, Product, Shopper
 from dashboard.models.events import Event, EventType
 from dashboard.models.imports import ColumnMapping, ImportBatch, ImportKind, ImportPolicy, ImportStatus
+from dashboard.models.training import (
+    AuditEntry,
+    EvaluationReport,
+    JobQueue,
+    JobStatus,
+    ModelVersion,
+    TrainingJob,
+    VersionState,
+)
 
 __all__ = [
+    "AuditEntry",
+    "EvaluationReport",
+    "JobQueue",
+    "JobStatus",
+    "ModelVersion",
+    "TrainingJob",
+    "VersionState",
     "Catalog",
     "ColumnMapping",
     "Event",

@@ -1,0 +1,153 @@
+"""Training inputs: the job parameters, checked, and a consistent Parquet snapshot of a catalog.
+
+``params`` (stored on the job as JSON)::
+
+    {"signals": ["popularity", "ease"],            # registered recommender names
+     "configs": {"ease": {"l2": 100.0}},           # per-signal overrides of their Config fields
+     "split": {"kind": "temporal", "test_days": 30, "validation_days": 30},
+     "ks": [5, 10, 20]}
+
+Split kinds: ``temporal`` (test = the last ``test_days`` of events, validation the
+``validation_days`` before), ``leave_last_out`` (``n``, ``validation_n``) and ``random``
+(``train``, ``validation``, ``test`` fractions and ``seed``).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from django.db import connection, transaction
+
+from dashboard.models import Catalog, Event
+from mlcore.data import Dataset, Split, leave_last_out, random_split, temporal_split
+from mlcore.training.runner import RunConfig, SignalSpec
+
+SPLIT_KINDS = ("temporal", "leave_last_out", "random")
+DEFAULT_SPLIT: dict[str, Any] = {"kind": "temporal", "test_days": 30, "validation_days": 30}
+PRODUCTS_FILE = "products.parquet"
+EVENTS_FILE = "events.parquet"
+
+
+class TrainingInputError(ValueError):
+    """The job parameters cannot be used; the message names the field and the fix."""
+
+
+@dataclass(frozen=True)
+class TrainingParams:
+    """Checked parameters: the signals with their configs, the split spec and the cut-offs."""
+
+    signals: tuple[SignalSpec, ...]
+    split: Mapping[str, Any]
+    ks: tuple[int, ...] = (5, 10, 20)
+
+    def run_config(self) -> RunConfig:
+        return RunConfig(signals=self.signals, ks=self.ks)
+
+
+def _number(spec: Mapping[str, Any], key: str, default: float, *, low: float, integer: bool = False) -> float:
+    raw = spec.get(key, default)
+    try:
+        value = int(raw) if integer else float(raw)
+    except (TypeError, ValueError):
+        raise TrainingInputError(f"split {key}={raw!r} is not a number") from None
+    if value < low:
+        raise TrainingInputError(f"split {key}={raw!r} must be at least {low}")
+    return value
+
+
+def parse_split(spec: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The split spec with its defaults filled in; :class:`TrainingInputError` on bad values."""
+    spec = dict(spec or DEFAULT_SPLIT)
+    kind = spec.get("kind", "temporal")
+    if kind == "temporal":
+        return {"kind": kind, "test_days": _number(spec, "test_days", 30, low=1),
+                "validation_days": _number(spec, "validation_days", 30, low=0)}
+    if kind == "leave_last_out":
+        return {"kind": kind, "n": _number(spec, "n", 1, low=1, integer=True),
+                "validation_n": _number(spec, "validation_n", 1, low=0, integer=True)}
+    if kind == "random":
+        out = {"kind": kind, "seed": _number(spec, "seed", 0, low=0, integer=True)}
+        for key, default in (("train", 0.8), ("validation", 0.1), ("test", 0.1)):
+            out[key] = _number(spec, key, default, low=0)
+        if abs(out["train"] + out["validation"] + out["test"] - 1.0) > 1e-6:
+            raise TrainingInputError("random split fractions train + validation + test must sum to 1")
+        return out
+    raise TrainingInputError(f"unknown split kind {kind!r}; use one of {', '.join(SPLIT_KINDS)}")
+
+
+def parse_params(params: Mapping[str, Any]) -> TrainingParams:
+    """Check ``params`` against the recommenders' Config classes (bad fields are named)."""
+    names = list(params.get("signals") or [])
+    if not names:
+        raise TrainingInputError("choose at least one signal")
+    configs = params.get("configs") or {}
+    unknown = set(configs) - set(names)
+    if unknown:
+        raise TrainingInputError(f"settings given for signals that are not chosen: {', '.join(sorted(unknown))}")
+    specs = []
+    for name in names:
+        try:
+            specs.append(SignalSpec.parse(name, configs.get(name)))
+        except (KeyError, ValueError) as exc:
+            raise TrainingInputError(str(exc).strip('"')) from None
+    ks = tuple(int(k) for k in params.get("ks") or (5, 10, 20))
+    if 10 not in ks:
+        ks = tuple(sorted({*ks, 10}))  # NDCG@10 is the headline and the promotion gate's metric
+    try:
+        return TrainingParams(signals=tuple(specs), split=parse_split(params.get("split")), ks=ks)
+    except ValueError as exc:
+        raise TrainingInputError(str(exc)) from None
+
+
+def make_split(data: Dataset, spec: Mapping[str, Any]) -> Split:
+    """The split of ``data`` that ``spec`` (from :func:`parse_split`) describes."""
+    kind = spec["kind"]
+    if kind == "temporal":
+        cut = data.events["timestamp"].max() - pd.Timedelta(days=spec["test_days"])
+        return temporal_split(data, cut, validation_days=spec["validation_days"])
+    if kind == "leave_last_out":
+        return leave_last_out(data, n=spec["n"], validation_n=spec["validation_n"])
+    return random_split(data, spec["train"], spec["validation"], spec["test"], seed=spec["seed"])
+
+
+def snapshot_write(*, catalog: Catalog, folder: Path) -> dict[str, int]:
+    """Write the catalog's products and events to ``folder`` as Parquet, read in one snapshot.
+
+    On PostgreSQL the read runs in a REPEATABLE READ transaction (when not nested in another),
+    so products and events are from the same moment even while imports write. Events keep
+    anonymous rows (``user_id`` null: the engine's cleaning drops them). Returns row counts.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and outermost:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        products = pd.DataFrame.from_records(
+            catalog.products.order_by("pk").values_list(
+                "external_id", "title", "description", "category_path", "brand", "price", "in_stock"
+            ).iterator(chunk_size=20_000),
+            columns=["item_id", "title", "description", "category", "brand", "price", "in_stock"],
+        )
+        events = pd.DataFrame.from_records(
+            Event.objects.filter(catalog=catalog, product__isnull=False).order_by("timestamp", "pk").values_list(
+                "shopper__external_id", "product__external_id", "timestamp", "type", "quantity"
+            ).iterator(chunk_size=50_000),
+            columns=["user_id", "item_id", "timestamp", "type", "quantity"],
+        )
+    products["price"] = pd.to_numeric(products["price"], errors="coerce").astype("float64")
+    events["timestamp"] = pd.to_datetime(events["timestamp"], utc=True)
+    products.to_parquet(folder / PRODUCTS_FILE, index=False)
+    events.to_parquet(folder / EVENTS_FILE, index=False)
+    return {"products": len(products), "events": len(events)}
+
+
+def snapshot_read(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(events, products) frames written by :func:`snapshot_write`."""
+    if not (folder / EVENTS_FILE).exists():
+        raise FileNotFoundError(f"the job's data snapshot is missing from {folder}; launch the job again")
+    return pd.read_parquet(folder / EVENTS_FILE), pd.read_parquet(folder / PRODUCTS_FILE)
+

@@ -1,0 +1,42 @@
+"""Celery tasks: thin shims that load rows by id and call one service."""
+from __future__ import annotations
+
+from celery import shared_task
+
+from dashboard.models import ImportBatch
+from dashboard.services.imports import TASK_NAME
+from dashboard.services.imports import import_run as run
+
+
+@shared_task(name=TASK_NAME)
+def import_run(batch_id: int) -> str:
+    """Run the import ``batch_id`` (validate, then write in one transaction); returns its final status."""
+    batch = ImportBatch.objects.select_related("catalog").get(pk=batch_id)
+    return run(batch=batch).status
+
+
+# -- training jobs (issue 4) ------------------------------------------------------------
+from dashboard.services.training import TASK_REAP, TASK_RUN, jobs_reap, training_job_run  # noqa: E402
+
+
+@shared_task(name=TASK_RUN, acks_late=True, reject_on_worker_lost=True)
+def training_run(job_id: int) -> str:
+    """Train the queued job ``job_id``; returns its final status. Redeliveries of a job that is
+    no longer queued do nothing (see the retry policy in dashboard.services.training)."""
+    return training_job_run(job_id=job_id)
+
+
+@shared_task(name=TASK_REAP)
+def training_reap() -> dict[str, list[int]]:
+    """Beat: requeue or fail running jobs whose worker stopped sending heartbeats."""
+    return jobs_reap()
+
+
+from dashboard.services.training_schedules import TASK_SCHEDULED, training_scheduled_launch  # noqa: E402
+
+
+@shared_task(name=TASK_SCHEDULED)
+def training_scheduled(catalog_id: int, params: dict, queue: str = "cpu", auto_promote: bool = True) -> int | None:
+    """Beat: one tick of a catalog's retraining schedule; returns the launched job's id."""
+    job = training_scheduled_launch(catalog_id=catalog_id, params=params, queue=queue, auto_promote=auto_promote)
+    return job.pk if job else None
