@@ -13,8 +13,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    role = roles.role_of(user)
     return {
         "nav_catalogs": Catalog.objects.only("name", "slug"),
-        "user_role": roles.role_of(user),
-        "user_can_edit": roles.can_edit(user),
+        "user_role": role,
+        "user_role_label": roles.role_label(role),
+        "user_can_edit": role in roles.EDITORS,
     }

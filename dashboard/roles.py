@@ -12,12 +12,19 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 ADMIN = "admin"
 MERCHANDISER = "merchandiser"
 ANALYST = "analyst"
 ROLES = (ADMIN, MERCHANDISER, ANALYST)
 EDITORS = (ADMIN, MERCHANDISER)
+LABELS = {ADMIN: _("admin"), MERCHANDISER: _("merchandiser"), ANALYST: _("analyst")}
+
+
+def role_label(role: str | None) -> str:
+    """The role's name in the operator's language ("" for no role)."""
+    return str(LABELS[role]) if role in LABELS else ""
 
 
 def role_of(user: Any) -> str | None:

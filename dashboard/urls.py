@@ -1,5 +1,6 @@
 from django.urls import path
 
+from dashboard.views import catalog as catalog_views
 from dashboard.views import overview
 
 app_name = "dashboard"
@@ -8,4 +9,40 @@ urlpatterns = [
     path("", overview.home, name="overview"),
     path("catalogs/new/", overview.catalog_create, name="catalog_create"),
     path("c/<slug:catalog>/", overview.catalog_overview, name="catalog_overview"),
+    path("c/<slug:catalog>/events-per-day.csv", overview.events_per_day_csv, name="events_per_day_csv"),
+    path("c/<slug:catalog>/products/", catalog_views.products, name="products"),
+    path("c/<slug:catalog>/products/<int:pk>/", catalog_views.product_detail, name="product_detail"),
+    path("c/<slug:catalog>/shoppers/", catalog_views.shoppers, name="shoppers"),
+    path("c/<slug:catalog>/shoppers/<int:pk>/", catalog_views.shopper_detail, name="shopper_detail"),
+    path("c/<slug:catalog>/events/", catalog_views.events, name="events"),
+]
+
+# Imports (catalog and event files)
+from dashboard.views import imports as import_views  # noqa: E402
+
+urlpatterns += [
+    path("c/<slug:catalog>/imports/", import_views.imports, name="imports"),
+    path("c/<slug:catalog>/imports/new/", import_views.import_new, name="import_new"),
+    path("c/<slug:catalog>/imports/<int:pk>/", import_views.import_detail, name="import_detail"),
+    path("c/<slug:catalog>/imports/<int:pk>/start/", import_views.import_begin, name="import_start"),
+    path("c/<slug:catalog>/imports/<int:pk>/progress.json", import_views.import_progress_json,
+         name="import_progress"),
+    path("c/<slug:catalog>/imports/<int:pk>/errors.csv", import_views.import_errors_csv, name="import_errors_csv"),
+]
+
+# Training jobs and model versions (issue 4)
+from dashboard.views import training as training_views  # noqa: E402
+
+urlpatterns += [
+    path("c/<slug:catalog>/jobs/", training_views.jobs, name="jobs"),
+    path("c/<slug:catalog>/jobs/new/", training_views.job_new, name="job_new"),
+    path("c/<slug:catalog>/jobs/schedule/", training_views.job_schedule, name="job_schedule"),
+    path("c/<slug:catalog>/jobs/<int:pk>/", training_views.job_detail, name="job_detail"),
+    path("c/<slug:catalog>/jobs/<int:pk>/progress.json", training_views.job_progress_json, name="job_progress"),
+    path("c/<slug:catalog>/jobs/<int:pk>/cancel/", training_views.job_cancel, name="job_cancel"),
+    path("c/<slug:catalog>/versions/", training_views.versions, name="versions"),
+    path("c/<slug:catalog>/versions/<int:pk>/", training_views.version_detail, name="version_detail"),
+    path("c/<slug:catalog>/versions/<int:pk>/promote/", training_views.version_promote_view, name="version_promote"),
+    path("c/<slug:catalog>/versions/<int:pk>/rollback/", training_views.version_rollback_view,
+         name="version_rollback"),
 ]

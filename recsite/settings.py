@@ -158,7 +158,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-for _folder in (VAR_DIR, MEDIA_ROOT, ARTIFACTS_DIR):
+for _folder in (VAR_DIR, MEDIA_ROOT, ARTIFACTS_DIR, STATIC_ROOT):
     _folder.mkdir(parents=True, exist_ok=True)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     (VAR_DIR / "broker" / "processed").mkdir(parents=True, exist_ok=True)

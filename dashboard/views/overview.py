@@ -1,5 +1,7 @@
-"""The overview: catalogs and, per catalog, what is in it."""
+"""The overview: catalogs and, per catalog, what is in it and its events per day."""
 from __future__ import annotations
+
+import csv
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -7,9 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from dashboard import roles
+from dashboard.charts import events_per_day_figure
 from dashboard.forms import CatalogForm
-from dashboard.models import Catalog
-from dashboard.selectors.catalogs import catalog_summary
+from dashboard.models import Catalog, EventType
+from dashboard.selectors.catalogs import catalog_summary, events_per_day, top_products
 from dashboard.services.catalogs import catalog_create as create
 
 
@@ -34,4 +37,32 @@ def catalog_create(request: HttpRequest) -> HttpResponse:
 @roles.viewer_required
 def catalog_overview(request: HttpRequest, catalog: str) -> HttpResponse:
     cat = get_object_or_404(Catalog, slug=catalog)
-    return render(request, "dashboard/catalog_overview.html", {"catalog": cat, **catalog_summary(catalog=cat)})
+    summary = catalog_summary(catalog=cat)
+    fingerprint = (summary["event_count"], summary["last_event_at"])
+    daily = events_per_day(catalog=cat, fingerprint=fingerprint)
+    labels = dict(EventType.choices)
+    table_types = [code for code in labels if any(row.type == code for row in daily)]
+    table: dict = {}
+    for row in daily:
+        table.setdefault(row.day, dict.fromkeys(table_types, 0))[row.type] = row.count
+    return render(request, "dashboard/catalog_overview.html", {
+        "catalog": cat,
+        **summary,
+        "chart": events_per_day_figure(daily, type_labels=labels) if daily else None,
+        "table_types": [labels[code] for code in table_types],
+        "table_rows": [(day, [counts[c] for c in table_types], sum(counts.values())) for day, counts in table.items()],
+        "top_products": top_products(catalog=cat, fingerprint=fingerprint) if daily else [],
+    })
+
+
+@roles.viewer_required
+def events_per_day_csv(request: HttpRequest, catalog: str) -> HttpResponse:
+    """The chart's figures as CSV: one row per (day, type) with its count; days in the operator's time zone."""
+    cat = get_object_or_404(Catalog, slug=catalog)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{cat.slug}-events-per-day.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["day", "type", "events"])
+    for row in events_per_day(catalog=cat):
+        writer.writerow([row.day.isoformat(), row.type, row.count])
+    return response

@@ -1,0 +1,112 @@
+"""Django admin for every dashboard model (superusers only: Django admin requires staff status)."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from dashboard.models import (
+    AuditEntry,
+    Catalog,
+    ColumnMapping,
+    EvaluationReport,
+    Event,
+    ImportBatch,
+    ModelVersion,
+    Product,
+    Shopper,
+    TrainingJob,
+)
+
+
+@admin.register(Catalog)
+class CatalogAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "default_currency", "created_at")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "title", "catalog", "category_path", "price", "currency", "in_stock")
+    list_filter = ("catalog", "in_stock")
+    search_fields = ("external_id", "title", "brand", "category_path")
+    list_select_related = ("catalog",)
+    list_per_page = 50
+
+
+@admin.register(Shopper)
+class ShopperAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "catalog", "created_at")
+    list_filter = ("catalog",)
+    search_fields = ("external_id",)
+    list_select_related = ("catalog",)
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("timestamp", "type", "catalog", "shopper", "product", "quantity", "value")
+    list_filter = ("catalog", "type")
+    search_fields = ("event_id", "session_id", "query", "shopper__external_id", "product__external_id")
+    list_select_related = ("catalog", "shopper", "product")
+    raw_id_fields = ("shopper", "product", "batch")
+    date_hierarchy = "timestamp"
+    show_full_result_count = False
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    list_display = ("id", "catalog", "kind", "status", "original_name", "rows_imported", "rows_rejected", "created_at")
+    list_filter = ("catalog", "kind", "status")
+    search_fields = ("original_name",)
+    list_select_related = ("catalog",)
+    raw_id_fields = ("created_by",)
+
+
+@admin.register(ColumnMapping)
+class ColumnMappingAdmin(admin.ModelAdmin):
+    list_display = ("catalog", "kind", "updated_at")
+    list_filter = ("catalog", "kind")
+
+
+@admin.register(TrainingJob)
+class TrainingJobAdmin(admin.ModelAdmin):
+    list_display = ("id", "catalog", "status", "queue", "device", "percent", "created_at", "finished_at")
+    list_filter = ("catalog", "status", "queue")
+    list_select_related = ("catalog",)
+    raw_id_fields = ("started_by",)
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ("number", "catalog", "state", "created_at", "promoted_at")
+    list_filter = ("catalog", "state")
+    list_select_related = ("catalog",)
+    raw_id_fields = ("job", "promoted_by")
+
+
+@admin.register(EvaluationReport)
+class EvaluationReportAdmin(admin.ModelAdmin):
+    list_display = ("version",)
+    list_select_related = ("version",)
+    raw_id_fields = ("version",)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log is a record: readable here, never edited or deleted."""
+
+    list_display = ("at", "actor", "action", "catalog", "target")
+    list_filter = ("action", "catalog")
+    search_fields = ("target", "action")
+    list_select_related = ("actor", "catalog")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
