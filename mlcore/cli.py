@@ -3,6 +3,10 @@
     python -m mlcore evaluate --events E --products P --split temporal:2011-10-01
         [--exclude-seen] [--signals popularity,item_knn,ease,mf,text,kg] [--k 10] [--json OUT]
     python -m mlcore train ... --out DIR
+    torchrun --nproc_per_node N -m mlcore train ... --recommenders mf,text --out DIR
+
+Under torchrun ``mf`` and ``text`` train data-parallel (DDP) and rank 0 writes the output;
+spell ``--signals`` as ``--recommenders`` there (torchrun reads ``--signals`` as its own option).
 
 E has columns ``user_id,item_id,timestamp`` (+ optional ``type,quantity``); P has
 ``item_id,title`` (+ optional ``description,category,brand`` and attribute columns).
@@ -28,7 +32,7 @@ from mlcore.data import CleaningConfig, Dataset, Split, clean_events, leave_last
 from mlcore.data.cleaning import non_product_mask
 from mlcore.data.readers import ROW, read_table
 from mlcore.fusion import TuneConfig, hashed_text_vectors
-from mlcore.training import Callback
+from mlcore.training import Callback, distributed
 from mlcore.training.runner import FUSED, RunConfig, RunResult, SignalSpec, run
 
 DEFAULT_SIGNALS = "popularity,repeat,item_knn,ease,mf,text,kg"
@@ -223,7 +227,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--split", required=True, help="temporal:2011-10-01 | leave-last-out | random:0.8:0.1:0.1")
         p.add_argument("--validation-days", type=float, default=30.0, help="temporal split: validation window (days)")
         p.add_argument("--exclude-seen", action="store_true", help="headline and tune on items the shopper has not bought")
-        p.add_argument("--signals", default=DEFAULT_SIGNALS, help=f"comma-separated recommender names ({DEFAULT_SIGNALS})")
+        # --recommenders: torchrun's own parser takes --signals for its --signals-to-handle
+        p.add_argument("--signals", "--recommenders", dest="signals", default=DEFAULT_SIGNALS,
+                       help=f"comma-separated recommender names ({DEFAULT_SIGNALS})")
         p.add_argument("--set", action="append", default=[], metavar="SIGNAL.FIELD=VALUE", help="a signal setting")
         p.add_argument("--k", type=int, default=10, help="cut-off shown in the table (5, 10 and 20 are always in JSON)")
         p.add_argument("--normalization", default="rank", choices=["auto", "rank", "zscore", "minmax"],
@@ -273,9 +279,15 @@ def execute(args: argparse.Namespace, peers: dict[str, Any] | None = None) -> tu
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Under torchrun every rank trains (DDP for ``mf`` and ``text``) and evaluates the same
+    synchronised models; only rank 0 prints progress and writes the bundle and the report."""
     args = _parser().parse_args(argv)
+    if not distributed.is_main():
+        args.quiet = True
     try:
         result, payload = execute(args)
+        if not distributed.is_main():
+            return 0
         if args.command == "train":
             from mlcore.training.artifacts import write_bundle
 

@@ -35,6 +35,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from dashboard.models import AuditEntry, Catalog, JobQueue, JobStatus, ModelVersion, TrainingJob
+from dashboard.services.training_ddp import processes_param, run_job
 from dashboard.services.training_progress import Heartbeat, JobCallback
 from dashboard.services.training_snapshot import (
     TrainingInputError,
@@ -48,7 +49,7 @@ from mlcore.data import Dataset, clean_dataset
 from mlcore.recommenders import get as get_recommender
 from mlcore.training import Cancelled
 from mlcore.training.artifacts import write_bundle
-from mlcore.training.runner import RunConfig, SignalSpec, run
+from mlcore.training.runner import RunConfig, SignalSpec
 
 log = logging.getLogger(__name__)
 TASK_RUN = "dashboard.training_run"
@@ -93,6 +94,7 @@ def training_job_start(*, catalog: Catalog, params: Mapping[str, Any], started_b
         queue = JobQueue.GPU if gpu_worker_listening() else JobQueue.CPU
     if queue not in JobQueue.values:
         raise TrainingInputError(f"unknown queue {queue!r}; use cpu or gpu")
+    processes = processes_param(params, queue)  # DistributedDataParallel over N processes when > 1
     if not catalog.events.exists():
         raise TrainingInputError("this catalog has no events yet; import events before training")
     pending = Path(settings.ARTIFACTS_DIR) / "jobs" / f"pending-{uuid.uuid4().hex}"
@@ -108,6 +110,7 @@ def training_job_start(*, catalog: Catalog, params: Mapping[str, Any], started_b
         "ks": list(checked.ks),
         "snapshot": counts,
         "auto_promote": bool(params.get("auto_promote", False)),
+        "processes": processes,
     }
     try:
         with transaction.atomic():
@@ -222,7 +225,7 @@ def training_job_run(*, job_id: int, progress_interval_s: float = 2.0) -> str:
         if not len(split.validation.events):  # no tuning: the runner fits each signal once
             callback.steps_total = len(signals) + 1
         callback.log(f"split {split.name}: {split.describe()}")
-        result = run(data, split, config, callback=callback)
+        result = run_job(job=job, folder=job_folder(job), data=data, split=split, config=config, callback=callback)
         callback.check()
         write_bundle(out, result, extra_meta={"job": job.pk, "catalog": job.catalog.slug})
         with transaction.atomic():

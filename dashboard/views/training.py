@@ -71,7 +71,10 @@ def params_from_post(post: Any) -> tuple[dict[str, Any], str]:
                 configs.setdefault(form.name, {})[field.name] = value
     split: dict[str, Any] = {"kind": post.get("split_kind", DEFAULT_SPLIT["kind"])}
     split.update({k: post[f"split-{k}"] for k in SPLIT_FIELDS if post.get(f"split-{k}", "").strip()})
-    return {"signals": chosen, "configs": configs, "split": split}, post.get("queue", "auto")
+    params: dict[str, Any] = {"signals": chosen, "configs": configs, "split": split}
+    if post.get("processes", "").strip():  # > 1: DistributedDataParallel (the service checks the number)
+        params["processes"] = post["processes"].strip()
+    return params, post.get("queue", "auto")
 
 
 @roles.viewer_required

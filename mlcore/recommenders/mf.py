@@ -8,6 +8,8 @@ The all-pairs term is computed exactly through the item Gramian, Σ_u uᵀ(VᵀV
 costs O(batch nnz · d + n_items · d²) and never enumerates the unobserved pairs.
 BPR (Rendle et al. 2009) samples one random negative per observed pair instead.
 Runs on CUDA when present, with bf16 autocast there; CPU runs in float32.
+Under ``torchrun --nproc_per_node N`` (see :mod:`mlcore.training.distributed`) the loss runs in
+DistributedDataParallel, each process taking its part of every batch; the factors stay equal on all ranks.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from torch import nn
 from mlcore.data import Dataset
 from mlcore.recommenders._sparse import item_columns
 from mlcore.recommenders.base import Recommender, register
-from mlcore.training import Callback, pick_device
+from mlcore.training import Callback, distributed, pick_device
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,56 @@ class MatrixFactorization(nn.Module):
         return (self.user[users] * self.item[items]).sum(-1)
 
 
+_Autocast = contextlib.AbstractContextManager[object]
+
+
+class _IALSObjective(nn.Module):
+    """One iALS minibatch loss; a module so that DistributedDataParallel can wrap it.
+
+    ``forward(u, i, c, batch_users, divisor)``: observed pairs (nnz,) of ``batch_users`` (b,),
+    summed and divided by ``divisor`` (the global batch size / world size). The items' L2 term
+    is charged in proportion to the batch's share of the ``n_users`` shoppers.
+    """
+
+    def __init__(
+        self, model: MatrixFactorization, unobserved_weight: float, l2: float, n_users: int, amp: _Autocast
+    ) -> None:
+        super().__init__()
+        self.mf, self.unobserved_weight, self.l2, self.n_users, self.amp = model, unobserved_weight, l2, n_users, amp
+
+    def forward(
+        self, u: torch.Tensor, i: torch.Tensor, c: torch.Tensor, batch_users: torch.Tensor, divisor: float
+    ) -> torch.Tensor:
+        model, w = self.mf, self.unobserved_weight
+        with self.amp:
+            pred = model(u, i).float()
+            user_vecs = model.user[batch_users]
+            gram = model.item.T @ model.item
+            all_pairs = ((user_vecs @ gram.float()) * user_vecs).sum()
+        observed = (c * (1.0 - pred) ** 2).sum() - w * (pred**2).sum()
+        share = len(batch_users) / self.n_users
+        penalty = self.l2 * (user_vecs.float().pow(2).sum() + share * model.item.pow(2).sum())
+        return (observed + w * all_pairs.float() + penalty) / divisor
+
+
+class _BPRObjective(nn.Module):
+    """One BPR minibatch loss over (user, positive, negative) triples (b,), divided by ``divisor``."""
+
+    def __init__(self, model: MatrixFactorization, l2: float, amp: _Autocast) -> None:
+        super().__init__()
+        self.mf, self.l2, self.amp = model, l2, amp
+
+    def forward(self, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor, divisor: float) -> torch.Tensor:
+        model = self.mf
+        with self.amp:
+            margin = (model(u, i) - model(u, j)).float()
+        vecs = (model.user[u], model.item[i], model.item[j])
+        penalty = self.l2 * sum(v.pow(2).sum() for v in vecs) / divisor
+        if divisor == len(u):  # one process: the mean, exactly as before
+            return -torch.nn.functional.logsigmoid(margin).mean() + penalty
+        return -torch.nn.functional.logsigmoid(margin).sum() / divisor + penalty
+
+
 @register
 class MF(Recommender):
     """score[u, i] = user_factors[u] · item_factors[i]; unknown shoppers get zeros."""
@@ -103,7 +155,7 @@ class MF(Recommender):
         if self.config.cpu_threads and pick_device(self.config.device).type == "cpu":
             torch.set_num_threads(self.config.cpu_threads)
         try:
-            return self._fit(data, self._callback(callback), validation)
+            return self._fit(data, distributed.rank_callback(callback), validation)
         finally:
             torch.set_num_threads(threads)
 
@@ -126,12 +178,18 @@ class MF(Recommender):
             raise ValueError(f"mf loss must be 'ials' or 'bpr', not {cfg.loss!r}")
         step = self._ials_epoch if cfg.loss == "ials" else self._bpr_epoch
         amp = _autocast(device, cfg.mixed_precision)
+        # one process: the objective itself; under torchrun: wrapped in DDP (gradients averaged)
+        objective = distributed.wrap(
+            _IALSObjective(model, cfg.unobserved_weight, cfg.l2, data.n_users, amp)
+            if cfg.loss == "ials"
+            else _BPRObjective(model, cfg.l2, amp)
+        )
         best, best_epoch, waited = -math.inf, 0, 0
         self.history_: list[dict[str, float]] = []
         for epoch in range(1, cfg.epochs + 1):
             cb.check()
             started = time.perf_counter()
-            loss, samples = step(model, optimizer, rows, cols, conf, generator, amp)
+            loss, samples = step(model, objective, optimizer, rows, cols, conf, generator, amp)
             schedule.step()
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
@@ -156,7 +214,10 @@ class MF(Recommender):
         return self
 
     # -- one epoch of each loss --------------------------------------------------------
-    def _ials_epoch(self, model, optimizer, rows, cols, conf, generator, amp):  # type: ignore[no-untyped-def]
+    # Under torchrun every rank draws the same permutation (same seed) and computes the loss of
+    # its contiguous part of each global batch, scaled so that DDP's gradient average equals
+    # the gradient of the whole batch: N processes take the steps one process would take.
+    def _ials_epoch(self, model, objective, optimizer, rows, cols, conf, generator, amp):  # type: ignore[no-untyped-def]
         cfg, n_users = self.config, model.user.shape[0]
         device = rows.device
         perm = torch.randperm(n_users, generator=generator).to(device)
@@ -164,49 +225,40 @@ class MF(Recommender):
         position[perm] = torch.arange(n_users, device=device)
         nnz_position = position[rows]
         order = torch.argsort(nnz_position)
-        edges = torch.arange(0, n_users + cfg.batch_size, cfg.batch_size, device=device).clamp_(max=n_users)
+        starts = list(range(0, n_users, cfg.batch_size))
+        parts = [(k + a, k + b) for k in starts for a, b in [distributed.part_bounds(min(cfg.batch_size, n_users - k))]]
+        edges = torch.tensor([lo for lo, _ in parts] + [hi for _, hi in parts], device=device)
         bounds = torch.searchsorted(nnz_position[order], edges).tolist()
+        world = distributed.world_size()
         total: torch.Tensor | float = 0.0
-        for k in range(len(edges) - 1):
-            batch_users = perm[k * cfg.batch_size : (k + 1) * cfg.batch_size]
-            if len(batch_users) == 0:
-                break
-            picked = order[bounds[k] : bounds[k + 1]]
-            u, i, c = rows[picked], cols[picked], conf[picked]
-            with amp:
-                pred = model(u, i).float()
-                user_vecs = model.user[batch_users]
-                gram = model.item.T @ model.item
-                all_pairs = ((user_vecs @ gram.float()) * user_vecs).sum()
-            observed = (c * (1.0 - pred) ** 2).sum() - cfg.unobserved_weight * (pred**2).sum()
-            share = len(batch_users) / n_users
-            penalty = cfg.l2 * (user_vecs.float().pow(2).sum() + share * model.item.pow(2).sum())
-            loss = (observed + cfg.unobserved_weight * all_pairs.float() + penalty) / len(batch_users)
+        for k, (lo, hi) in enumerate(parts):
+            batch_users = perm[lo:hi]
+            picked = order[bounds[k] : bounds[len(parts) + k]]
+            divisor = min(cfg.batch_size, n_users - starts[k]) / world
+            loss = objective(rows[picked], cols[picked], conf[picked], batch_users, divisor)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total = total + loss.detach() * len(batch_users)  # stays on the device: no sync per step
-        return float(total) / n_users, len(rows)
+            total = total + loss.detach() * divisor  # stays on the device: no sync per step
+        return distributed.all_reduce_sum(float(total)) / n_users, len(rows)
 
-    def _bpr_epoch(self, model, optimizer, rows, cols, conf, generator, amp):  # type: ignore[no-untyped-def]
+    def _bpr_epoch(self, model, objective, optimizer, rows, cols, conf, generator, amp):  # type: ignore[no-untyped-def]
         cfg, n_items = self.config, model.item.shape[0]
         device = rows.device
         perm = torch.randperm(len(rows), generator=generator).to(device)
         negatives = torch.randint(0, n_items, (len(rows),), generator=generator).to(device)
+        world = distributed.world_size()
         total: torch.Tensor | float = 0.0
         for start in range(0, len(rows), cfg.batch_size):
-            picked = perm[start : start + cfg.batch_size]
-            u, i, j = rows[picked], cols[picked], negatives[start : start + cfg.batch_size]
-            with amp:
-                margin = (model(u, i) - model(u, j)).float()
-            vecs = (model.user[u], model.item[i], model.item[j])
-            penalty = cfg.l2 * sum(v.pow(2).sum() for v in vecs) / len(picked)
-            loss = -torch.nn.functional.logsigmoid(margin).mean() + penalty
+            lo, hi = distributed.part_bounds(len(perm[start : start + cfg.batch_size]))
+            picked = perm[start + lo : start + hi]
+            divisor = len(perm[start : start + cfg.batch_size]) / world
+            loss = objective(rows[picked], cols[picked], negatives[start + lo : start + hi], divisor)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total = total + loss.detach() * len(picked)
-        return float(total) / max(len(rows), 1), len(rows)
+            total = total + loss.detach() * divisor
+        return distributed.all_reduce_sum(float(total)) / max(len(rows), 1), len(rows)
 
     def _export(self, model: MatrixFactorization) -> None:
         self.user_factors = model.user.detach().float().cpu().numpy().astype(np.float32)
@@ -231,7 +283,7 @@ class MF(Recommender):
         self.item_factors = arrays["item_factors"].astype(np.float32)
 
 
-def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager[object]:
+def _autocast(device: torch.device, enabled: bool) -> _Autocast:
     """bf16 autocast for the matrix products on CUDA; a no-op on CPU, when disabled, or on GPUs
     without bf16 (fp16 would need loss scaling for no real gain at these sizes)."""
     if not enabled or device.type != "cuda" or not torch.cuda.is_bf16_supported():

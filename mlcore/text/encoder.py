@@ -220,9 +220,13 @@ class TextEncoder:
         )
         return {k: v.to(self.device) for k, v in batch.items()}
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Normalised mean-pooled embeddings (float32, (batch, dim)), with gradients if enabled."""
-        out = self.model(**batch).last_hidden_state.float()  # pool in fp32 under autocast too
+    def forward(self, batch: dict[str, torch.Tensor], model: torch.nn.Module | None = None) -> torch.Tensor:
+        """Normalised mean-pooled embeddings (float32, (batch, dim)), with gradients if enabled.
+
+        ``model``: run this wrapper of :attr:`model` instead (DistributedDataParallel when fine-tuning).
+        """
+        runner = model if model is not None else self.model
+        out = runner(**batch).last_hidden_state.float()  # pool in fp32 under autocast too
         mask = batch["attention_mask"].unsqueeze(-1).to(out.dtype)
         pooled = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, dim=-1)

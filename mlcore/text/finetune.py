@@ -8,6 +8,13 @@ masked out. AdamW with linear warmup then linear decay; mixed precision on CUDA
 (bf16, or fp16 with a gradient scaler). Either the whole model trains, or only
 the layers above ``freeze_layers``, or only LoRA adapters on the attention
 query/value projections (``lora=True``).
+
+Under ``torchrun --nproc_per_node N`` (see :mod:`mlcore.training.distributed`) the model runs
+in DistributedDataParallel: every rank draws the same batch of ``batch_size`` pairs and
+encodes its own ``batch_size / N`` of them, so the in-batch negatives of a rank are only the
+pairs of its own part (a smaller, cheaper contrastive problem than one process with the same
+``batch_size``); gradients are averaged and the reported loss is the mean over ranks. Only
+rank 0 reports progress; the weights end equal on every rank.
 """
 from __future__ import annotations
 
@@ -20,7 +27,7 @@ import numpy as np
 import torch
 
 from mlcore.text.encoder import TextEncoder, amp_dtype, autocast
-from mlcore.training import Callback, NullCallback
+from mlcore.training import Callback, distributed
 
 
 @dataclass(frozen=True)
@@ -70,9 +77,15 @@ def finetune(
     """
     if len(anchors) != len(positives):
         raise ValueError(f"{len(anchors)} anchors but {len(positives)} positives; they must pair up")
-    if config.batch_size < 2:
-        raise ValueError("batch_size must be at least 2: the other pairs of a batch are the negatives")
-    callback = callback if callback is not None else NullCallback()
+    world = distributed.world_size()
+    least = 2 * world  # every rank needs a pair and a negative
+    if config.batch_size < least:
+        raise ValueError(
+            "batch_size must be at least 2: the other pairs of a batch are the negatives"
+            if world == 1
+            else f"batch_size must be at least {least} with {world} processes: each needs 2 pairs"
+        )
+    callback = distributed.rank_callback(callback)
     if config.lora and "lora" in encoder.adaptation:
         encoder.unmerge_lora()  # go on training the adapters it already has
     elif config.lora:
@@ -82,7 +95,7 @@ def finetune(
     else:
         encoder.freeze_lower_layers(config.freeze_layers)
     n = len(anchors)
-    per_epoch = n // config.batch_size if n >= config.batch_size else (1 if n >= 2 else 0)
+    per_epoch = n // config.batch_size if n >= config.batch_size else (1 if n >= least else 0)
     total = per_epoch * config.epochs
     if config.max_steps > 0:
         total = min(total, config.max_steps) if total else 0
@@ -93,6 +106,7 @@ def finetune(
 
     ids = _text_ids(anchors, positives)
     params = [p for p in encoder.model.parameters() if p.requires_grad]
+    model = distributed.wrap(encoder.model) if world > 1 else None  # after freezing: DDP syncs trainable ones
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     warmup = int(math.ceil(config.warmup_ratio * total))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _lr_factor(step, warmup, total))
@@ -109,10 +123,15 @@ def finetune(
             order = torch.randperm(n, generator=generator).numpy()
             for start in range(0, max(n - 1, 1), config.batch_size):
                 idx = order[start : start + config.batch_size]
-                if len(idx) < 2 or result.steps >= total:
+                if len(idx) < least or result.steps >= total:
                     break
                 callback.check()
-                loss = _step(encoder, anchors, positives, ids, idx, config, optimizer, scaler, params)
+                if model is None:
+                    loss = _step(encoder, anchors, positives, ids, idx, config, optimizer, scaler, params)
+                else:
+                    part = distributed.batch_part(idx)
+                    loss = _step(encoder, anchors, positives, ids, part, config, optimizer, scaler, params, model)
+                    loss = distributed.all_reduce_mean(loss)
                 scheduler.step()
                 result.steps += 1
                 seen += len(idx)
@@ -139,11 +158,16 @@ def _step(
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler,
     params: list[torch.nn.Parameter],
+    model: torch.nn.Module | None = None,
 ) -> float:
     optimizer.zero_grad(set_to_none=True)
     with autocast(encoder.device, config.precision):
-        a = encoder.forward(encoder.tokenize([anchors[i] for i in idx]))
-        p = encoder.forward(encoder.tokenize([positives[i] for i in idx]))
+        if model is None:
+            a = encoder.forward(encoder.tokenize([anchors[i] for i in idx]))
+            p = encoder.forward(encoder.tokenize([positives[i] for i in idx]))
+        else:  # one DDP forward per backward: anchors and positives in one batch
+            both = encoder.forward(encoder.tokenize([anchors[i] for i in idx] + [positives[i] for i in idx]), model)
+            a, p = both[: len(idx)], both[len(idx) :]
     loss = info_nce(a, p, torch.as_tensor(ids[idx], device=encoder.device), config.temperature)
     scaler.scale(loss).backward()
     if config.grad_clip > 0:
