@@ -110,3 +110,29 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# Fusion configs and their history (issue 5)
+from dashboard.models import FusionConfig, FusionConfigRevision  # noqa: E402
+
+
+@admin.register(FusionConfig)
+class FusionConfigAdmin(admin.ModelAdmin):
+    list_display = ("name", "catalog", "normalization", "is_default", "updated_at", "updated_by")
+    list_filter = ("catalog", "is_default")
+    search_fields = ("name",)
+    list_select_related = ("catalog", "updated_by")
+
+
+@admin.register(FusionConfigRevision)
+class FusionConfigRevisionAdmin(admin.ModelAdmin):
+    """The history is a record: readable here, never edited."""
+
+    list_display = ("config", "number", "at", "by")
+    list_select_related = ("config", "by")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -46,3 +46,15 @@ urlpatterns += [
     path("c/<slug:catalog>/versions/<int:pk>/rollback/", training_views.version_rollback_view,
          name="version_rollback"),
 ]
+
+# Fusion configs and the live preview (issue 5)
+from dashboard.views import fusion as fusion_views  # noqa: E402
+
+urlpatterns += [
+    path("c/<slug:catalog>/fusion/", fusion_views.fusion_configs, name="fusion_configs"),
+    path("c/<slug:catalog>/fusion/new/", fusion_views.fusion_config_new, name="fusion_new"),
+    path("c/<slug:catalog>/fusion/<int:pk>/", fusion_views.fusion_config_edit, name="fusion_edit"),
+    path("c/<slug:catalog>/fusion/preview.json", fusion_views.fusion_preview_json, name="fusion_preview"),
+    path("c/<slug:catalog>/fusion/random-shopper.json", fusion_views.fusion_random_shopper,
+         name="fusion_random_shopper"),
+]

@@ -1,6 +1,7 @@
 """The dashboard's data model: catalogs, their products, shoppers and events, and imports."""
 from dashboard.models.catalog import Catalog, Product, Shopper
 from dashboard.models.events import Event, EventType
+from dashboard.models.fusion import Fallback, FusionConfig, FusionConfigRevision
 from dashboard.models.imports import ColumnMapping, ImportBatch, ImportKind, ImportPolicy, ImportStatus
 from dashboard.models.training import (
     AuditEntry,
@@ -30,4 +31,7 @@ __all__ = [
     "ImportStatus",
     "Product",
     "Shopper",
+    "Fallback",
+    "FusionConfig",
+    "FusionConfigRevision",
 ]

@@ -1,0 +1,174 @@
+"""Fusion pages: configs (list, create, edit with history) and the live preview's JSON endpoints."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from dashboard import roles
+from dashboard.models import Catalog, Fallback, FusionConfig
+from dashboard.selectors.fusion import (
+    RULE_KINDS,
+    editor_signals,
+    fusion_config_default,
+    fusion_config_list,
+    fusion_revisions,
+)
+from dashboard.selectors.training import active_version
+from dashboard.services.fusion import (
+    FusionConfigError,
+    config_settings,
+    fusion_config_create,
+    fusion_config_update,
+)
+from dashboard.services.serving import ServingError, preview_compare, random_active_shopper
+from mlcore.fusion import NORMALIZATIONS
+
+RULE_FIELDS = ("column", "value", "factor", "item_id", "position", "low", "high", "include", "exclude")
+
+
+def _catalog(slug: str) -> Catalog:
+    return get_object_or_404(Catalog, slug=slug)
+
+
+def _num(raw: str, cast: Any) -> Any:
+    raw = raw.strip()
+    if raw == "":
+        return None
+    try:
+        return cast(raw)
+    except ValueError:
+        raise FusionConfigError(_("“%(value)s” is not a number") % {"value": raw}) from None
+
+
+def _rules_from_post(post: Any) -> list[dict[str, Any]]:
+    cols = {f: post.getlist(f"rule_{f}") for f in RULE_FIELDS}
+    out: list[dict[str, Any]] = []
+    for i, kind in enumerate(post.getlist("rule_kind")):
+        def get(f: str, i: int = i) -> str:
+            return str(cols[f][i]) if i < len(cols[f]) else ""
+        if not kind:
+            continue
+        rule: dict[str, Any] = {"kind": kind}
+        if kind == "category":
+            rule["include"] = [p.strip() for p in get("include").split(",") if p.strip()]
+            rule["exclude"] = [p.strip() for p in get("exclude").split(",") if p.strip()]
+        elif kind == "price_range":
+            rule["low"], rule["high"] = _num(get("low"), float), _num(get("high"), float)
+        elif kind in ("boost", "bury"):
+            rule.update(column=get("column").strip(), value=get("value").strip())
+            factor = _num(get("factor"), float)
+            if factor is not None:
+                rule["factor"] = factor
+        elif kind == "pin":
+            rule["item_id"] = get("item_id").strip()
+            position = _num(get("position"), int)
+            if position is not None:
+                rule["position"] = position
+        out.append(rule)
+    return out
+
+
+def settings_from_post(post: Any, signals: list[str]) -> dict[str, Any]:
+    """The editor form (also what the preview's fetch() sends) as a plain settings dict."""
+    weights = {s: _num(post.get(f"weight_{s}", "0"), float) or 0.0 for s in signals}
+    return {
+        "name": post.get("name", ""),
+        "weights": weights,
+        "normalization": post.get("normalization", "rank"),
+        "diversity": post.get("diversity") if post.get("diversity_on") else None,
+        "pool_size": post.get("pool_size") or 200,
+        "fallback": post.get("fallback") or Fallback.POPULAR,
+        "rules": _rules_from_post(post),
+        "is_default": bool(post.get("is_default")),
+    }
+
+
+def _form_context(request: HttpRequest, cat: Catalog, values: dict[str, Any],
+                  config: FusionConfig | None) -> dict[str, Any]:
+    return {"catalog": cat, "config": config, "values": values,
+            "signals": editor_signals(catalog=cat, weights=values.get("weights")),
+            "normalizations": NORMALIZATIONS, "fallbacks": Fallback.choices, "rule_kinds": RULE_KINDS,
+            "rules": values.get("rules") or [], "version": active_version(catalog=cat),
+            "revisions": fusion_revisions(config=config) if config else [],
+            "can_edit": roles.can_edit(request.user)}
+
+
+@roles.viewer_required
+def fusion_configs(request: HttpRequest, catalog: str) -> HttpResponse:
+    cat = _catalog(catalog)
+    return render(request, "dashboard/fusion/list.html", {
+        "catalog": cat, "configs": fusion_config_list(catalog=cat),
+        "version": active_version(catalog=cat)})
+
+
+def _save(request: HttpRequest, cat: Catalog, config: FusionConfig | None) -> HttpResponse:
+    signals = [s["name"] for s in editor_signals(catalog=cat)]
+    try:
+        values = settings_from_post(request.POST, signals)
+        if config is None:
+            config = fusion_config_create(catalog=cat, by=request.user, **values)
+        else:
+            config = fusion_config_update(config=config, by=request.user, **values)
+    except FusionConfigError as exc:
+        messages.error(request, str(exc))
+        ctx = _form_context(request, cat, {**request.POST.dict(), "weights": {}, "rules": []}, config)
+        return render(request, "dashboard/fusion/edit.html", ctx, status=400)
+    messages.success(request, _("Fusion config saved."))
+    return redirect("dashboard:fusion_edit", cat.slug, config.pk)
+
+
+@roles.editor_required
+def fusion_config_new(request: HttpRequest, catalog: str) -> HttpResponse:
+    cat = _catalog(catalog)
+    if request.method == "POST":
+        return _save(request, cat, None)
+    base = fusion_config_default(catalog=cat)
+    values = config_settings(base) if base else {"name": "", "normalization": "rank", "pool_size": 200,
+                                                 "fallback": Fallback.POPULAR, "rules": []}
+    values = {**values, "name": "", "is_default": False}
+    return render(request, "dashboard/fusion/edit.html", _form_context(request, cat, values, None))
+
+
+@roles.viewer_required
+def fusion_config_edit(request: HttpRequest, catalog: str, pk: int) -> HttpResponse:
+    cat = _catalog(catalog)
+    config = get_object_or_404(FusionConfig, catalog=cat, pk=pk)
+    if request.method == "POST":
+        return _edit_post(request, cat, config)
+    return render(request, "dashboard/fusion/edit.html", _form_context(request, cat, config_settings(config), config))
+
+
+@roles.editor_required
+def _edit_post(request: HttpRequest, cat: Catalog, config: FusionConfig) -> HttpResponse:
+    return _save(request, cat, config)
+
+
+@require_POST
+@roles.viewer_required
+def fusion_preview_json(request: HttpRequest, catalog: str) -> JsonResponse:
+    """Preview the form's unsaved settings beside the saved config (``config`` pk) or the default one."""
+    cat = _catalog(catalog)
+    signals = [s["name"] for s in editor_signals(catalog=cat)]
+    config_pk = request.POST.get("config")
+    saved = (get_object_or_404(FusionConfig, catalog=cat, pk=int(config_pk)) if config_pk
+             else fusion_config_default(catalog=cat))
+    shopper = request.POST.get("shopper", "").strip() or None
+    try:
+        edited = settings_from_post(request.POST, signals)
+        out = preview_compare(catalog=cat, shopper_external_id=shopper, saved=saved or edited, edited=edited,
+                              k=min(int(request.POST.get("k") or 20), 100))
+    except (FusionConfigError, ServingError, ValueError) as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse(json.loads(json.dumps(out, default=str)))
+
+
+@require_GET
+@roles.viewer_required
+def fusion_random_shopper(request: HttpRequest, catalog: str) -> JsonResponse:
+    return JsonResponse({"shopper": random_active_shopper(catalog=_catalog(catalog))})
