@@ -4,6 +4,7 @@
         [--exclude-seen] [--signals popularity,item_knn,ease,mf,text,kg] [--k 10] [--json OUT]
     python -m mlcore train ... --out DIR
     torchrun --nproc_per_node N -m mlcore train ... --recommenders mf,text --out DIR
+    python -m mlcore search-eval --products P.jsonl.gz --queries Q.csv --qrels R.csv [--config NAME] [--json OUT]
 
 Under torchrun ``mf`` and ``text`` train data-parallel (DDP) and rank 0 writes the output;
 spell ``--signals`` as ``--recommenders`` there (torchrun reads ``--signals`` as its own option).
@@ -242,6 +243,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--quiet", action="store_true", help="no progress on stderr")
         if name == "train":
             p.add_argument("--out", required=True, help="folder for the servable bundle (must not exist)")
+    from mlcore.search.command import add_parser as add_search_eval
+
+    add_search_eval(sub)
     return parser
 
 
@@ -282,6 +286,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Under torchrun every rank trains (DDP for ``mf`` and ``text``) and evaluates the same
     synchronised models; only rank 0 prints progress and writes the bundle and the report."""
     args = _parser().parse_args(argv)
+    if args.command == "search-eval":
+        from mlcore.search.command import run_search_eval
+
+        try:
+            return run_search_eval(args)
+        except (ValueError, FileNotFoundError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if not distributed.is_main():
         args.quiet = True
     try:

@@ -1,0 +1,1 @@
+"""Product search: query understanding, BM25 + dense retrieval, hybrid merge, relevance evaluation."""
