@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from ep_files import convert_main
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared/data/movielens-latest-small"
 YEAR = re.compile(r"\((\d{4})\)\s*$")
@@ -66,14 +67,7 @@ def convert(source: Path = DEFAULT_SOURCE, max_tags: int = 10) -> tuple[pd.DataF
 
 
 def main(argv: list[str]) -> int:
-    source = Path(argv[0]) if argv else DEFAULT_SOURCE
-    out = Path(argv[1]) if len(argv) > 1 else Path("var/movielens")
-    out.mkdir(parents=True, exist_ok=True)
-    events, products = convert(source)
-    events.to_csv(out / "events.csv.gz", index=False)
-    products.to_csv(out / "products.csv.gz", index=False)
-    print(f"{len(events)} events, {len(products)} products → {out}/events.csv.gz, {out}/products.csv.gz")
-    return 0
+    return convert_main(argv, convert, DEFAULT_SOURCE, "var/movielens")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,11 @@
 """The catalog's contents: products, shoppers and events (read-only pages)."""
 from __future__ import annotations
 
-from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from dashboard import roles
 from dashboard.forms import EventFilterForm, ProductFilterForm, ShopperFilterForm
-from dashboard.models import Catalog
 from dashboard.selectors.events import event_list
 from dashboard.selectors.products import (
     ProductFilter,
@@ -18,21 +15,16 @@ from dashboard.selectors.products import (
     with_event_counts,
 )
 from dashboard.selectors.shoppers import group_by_day, shopper_history, shopper_list, with_activity
+from dashboard.views.common import catalog_or_404, paginate
 
 PER_PAGE = 50
 
 
-def _page(request: HttpRequest, qs: QuerySet, per_page: int = PER_PAGE) -> Page:
-    return Paginator(qs, per_page).get_page(request.GET.get("page"))
-
-
-def _catalog(slug: str) -> Catalog:
-    return get_object_or_404(Catalog, slug=slug)
 
 
 @roles.viewer_required
 def products(request: HttpRequest, catalog: str) -> HttpResponse:
-    cat = _catalog(catalog)
+    cat = catalog_or_404(catalog)
     form = ProductFilterForm(request.GET or None, categories=category_choices(catalog=cat, include=request.GET.get("category")))
     data = form.cleaned_data if form.is_valid() else {}
     stock = {"yes": True, "no": False}.get(data.get("in_stock") or "")
@@ -40,7 +32,7 @@ def products(request: HttpRequest, catalog: str) -> HttpResponse:
         q=(data.get("q") or "").strip(), category=data.get("category") or "", in_stock=stock,
         sort=data.get("sort") or "title",
     )
-    page = _page(request, product_list(catalog=cat, filters=filters))
+    page = paginate(request, product_list(catalog=cat, filters=filters), PER_PAGE)
     page.object_list = with_event_counts(page.object_list)
     filtered = filters != ProductFilter(sort=filters.sort)
     return render(request, "dashboard/products.html", {
@@ -50,9 +42,9 @@ def products(request: HttpRequest, catalog: str) -> HttpResponse:
 
 @roles.viewer_required
 def product_detail(request: HttpRequest, catalog: str, pk: int) -> HttpResponse:
-    cat = _catalog(catalog)
+    cat = catalog_or_404(catalog)
     product = get_object_or_404(cat.products, pk=pk)
-    page = _page(request, product_events(product=product))
+    page = paginate(request, product_events(product=product), PER_PAGE)
     return render(request, "dashboard/product_detail.html", {
         "catalog": cat, "product": product, "page": page,
         "attributes": sorted(product.attributes.items()) if isinstance(product.attributes, dict) else [],
@@ -61,20 +53,20 @@ def product_detail(request: HttpRequest, catalog: str, pk: int) -> HttpResponse:
 
 @roles.viewer_required
 def shoppers(request: HttpRequest, catalog: str) -> HttpResponse:
-    cat = _catalog(catalog)
+    cat = catalog_or_404(catalog)
     form = ShopperFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     q = (data.get("q") or "").strip()
-    page = _page(request, shopper_list(catalog=cat, q=q, sort=data.get("sort") or "id"))
+    page = paginate(request, shopper_list(catalog=cat, q=q, sort=data.get("sort") or "id"), PER_PAGE)
     page.object_list = with_activity(page.object_list)
     return render(request, "dashboard/shoppers.html", {"catalog": cat, "form": form, "page": page, "q": q})
 
 
 @roles.viewer_required
 def shopper_detail(request: HttpRequest, catalog: str, pk: int) -> HttpResponse:
-    cat = _catalog(catalog)
+    cat = catalog_or_404(catalog)
     shopper = get_object_or_404(cat.shoppers, pk=pk)
-    page = _page(request, shopper_history(shopper=shopper))
+    page = paginate(request, shopper_history(shopper=shopper), PER_PAGE)
     return render(request, "dashboard/shopper_detail.html", {
         "catalog": cat, "shopper": shopper, "page": page, "days": group_by_day(page.object_list),
     })
@@ -82,8 +74,8 @@ def shopper_detail(request: HttpRequest, catalog: str, pk: int) -> HttpResponse:
 
 @roles.viewer_required
 def events(request: HttpRequest, catalog: str) -> HttpResponse:
-    cat = _catalog(catalog)
+    cat = catalog_or_404(catalog)
     form = EventFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
-    page = _page(request, event_list(catalog=cat, type=data.get("type") or "", oldest_first=data.get("sort") == "time"))
+    page = paginate(request, event_list(catalog=cat, type=data.get("type") or "", oldest_first=data.get("sort") == "time"), PER_PAGE)
     return render(request, "dashboard/events.html", {"catalog": cat, "form": form, "page": page})

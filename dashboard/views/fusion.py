@@ -27,13 +27,11 @@ from dashboard.services.fusion import (
     fusion_config_update,
 )
 from dashboard.services.serving import ServingError, preview_compare, random_active_shopper
+from dashboard.views.common import catalog_or_404
 from mlcore.fusion import NORMALIZATIONS
 
 RULE_FIELDS = ("column", "value", "factor", "item_id", "position", "low", "high", "include", "exclude")
 
-
-def _catalog(slug: str) -> Catalog:
-    return get_object_or_404(Catalog, slug=slug)
 
 
 def _num(raw: str, cast: Any) -> Any:
@@ -101,7 +99,7 @@ def _form_context(request: HttpRequest, cat: Catalog, values: dict[str, Any],
 
 @roles.viewer_required
 def fusion_configs(request: HttpRequest, catalog: str) -> HttpResponse:
-    cat = _catalog(catalog)
+    cat = catalog_or_404(catalog)
     return render(request, "dashboard/fusion/list.html", {
         "catalog": cat, "configs": fusion_config_list(catalog=cat),
         "version": active_version(catalog=cat)})
@@ -125,7 +123,7 @@ def _save(request: HttpRequest, cat: Catalog, config: FusionConfig | None) -> Ht
 
 @roles.editor_required
 def fusion_config_new(request: HttpRequest, catalog: str) -> HttpResponse:
-    cat = _catalog(catalog)
+    cat = catalog_or_404(catalog)
     if request.method == "POST":
         return _save(request, cat, None)
     base = fusion_config_default(catalog=cat)
@@ -137,7 +135,7 @@ def fusion_config_new(request: HttpRequest, catalog: str) -> HttpResponse:
 
 @roles.viewer_required
 def fusion_config_edit(request: HttpRequest, catalog: str, pk: int) -> HttpResponse:
-    cat = _catalog(catalog)
+    cat = catalog_or_404(catalog)
     config = get_object_or_404(FusionConfig, catalog=cat, pk=pk)
     if request.method == "POST":
         return _edit_post(request, cat, config)
@@ -153,7 +151,7 @@ def _edit_post(request: HttpRequest, cat: Catalog, config: FusionConfig) -> Http
 @roles.viewer_required
 def fusion_preview_json(request: HttpRequest, catalog: str) -> JsonResponse:
     """Preview the form's unsaved settings beside the saved config (``config`` pk) or the default one."""
-    cat = _catalog(catalog)
+    cat = catalog_or_404(catalog)
     signals = [s["name"] for s in editor_signals(catalog=cat)]
     config_pk = request.POST.get("config")
     saved = (get_object_or_404(FusionConfig, catalog=cat, pk=int(config_pk)) if config_pk
@@ -171,4 +169,4 @@ def fusion_preview_json(request: HttpRequest, catalog: str) -> JsonResponse:
 @require_GET
 @roles.viewer_required
 def fusion_random_shopper(request: HttpRequest, catalog: str) -> JsonResponse:
-    return JsonResponse({"shopper": random_active_shopper(catalog=_catalog(catalog))})
+    return JsonResponse({"shopper": random_active_shopper(catalog=catalog_or_404(catalog))})

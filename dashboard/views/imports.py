@@ -4,7 +4,6 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -14,6 +13,7 @@ from dashboard import roles
 from dashboard.models import Catalog, ImportBatch, ImportKind, ImportPolicy, ImportStatus
 from dashboard.selectors.imports import import_list, import_mapping_form, import_progress
 from dashboard.services.imports import ImportInputError, import_start, import_upload
+from dashboard.views.common import catalog_or_404, paginate
 
 SUPPORTED = gettext_lazy("CSV, JSON Lines or Parquet, optionally gzipped (.gz)")
 
@@ -27,20 +27,20 @@ class UploadForm(forms.Form):
 
 
 def _batch(catalog: str, pk: int) -> tuple[Catalog, ImportBatch]:
-    cat = get_object_or_404(Catalog, slug=catalog)
+    cat = catalog_or_404(catalog)
     return cat, get_object_or_404(ImportBatch.objects.select_related("catalog"), catalog=cat, pk=pk)
 
 
 @roles.viewer_required
 def imports(request: HttpRequest, catalog: str) -> HttpResponse:
-    cat = get_object_or_404(Catalog, slug=catalog)
-    page = Paginator(import_list(catalog=cat), 25).get_page(request.GET.get("page"))
+    cat = catalog_or_404(catalog)
+    page = paginate(request, import_list(catalog=cat), 25)
     return render(request, "dashboard/imports/list.html", {"catalog": cat, "page": page})
 
 
 @roles.editor_required
 def import_new(request: HttpRequest, catalog: str) -> HttpResponse:
-    cat = get_object_or_404(Catalog, slug=catalog)
+    cat = catalog_or_404(catalog)
     form = UploadForm(request.POST or None, request.FILES or None,
                       initial={"kind": request.GET.get("kind", ImportKind.PRODUCTS)})
     if request.method == "POST" and form.is_valid():

@@ -5,7 +5,7 @@ import csv
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from dashboard import roles
@@ -14,6 +14,7 @@ from dashboard.forms import CatalogForm
 from dashboard.models import Catalog, EventType
 from dashboard.selectors.catalogs import catalog_summary, events_per_day, top_products
 from dashboard.services.catalogs import catalog_create as create
+from dashboard.views.common import catalog_or_404
 
 
 @roles.viewer_required
@@ -36,7 +37,7 @@ def catalog_create(request: HttpRequest) -> HttpResponse:
 
 @roles.viewer_required
 def catalog_overview(request: HttpRequest, catalog: str) -> HttpResponse:
-    cat = get_object_or_404(Catalog, slug=catalog)
+    cat = catalog_or_404(catalog)
     summary = catalog_summary(catalog=cat)
     fingerprint = (summary["event_count"], summary["last_event_at"])
     daily = events_per_day(catalog=cat, fingerprint=fingerprint)
@@ -58,7 +59,7 @@ def catalog_overview(request: HttpRequest, catalog: str) -> HttpResponse:
 @roles.viewer_required
 def events_per_day_csv(request: HttpRequest, catalog: str) -> HttpResponse:
     """The chart's figures as CSV: one row per (day, type) with its count; days in the operator's time zone."""
-    cat = get_object_or_404(Catalog, slug=catalog)
+    cat = catalog_or_404(catalog)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{cat.slug}-events-per-day.csv"'
     writer = csv.writer(response)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -26,13 +25,11 @@ from dashboard.services.training import TrainingInputError, training_job_cancel,
 from dashboard.services.training_schedules import training_schedule_clear, training_schedule_set
 from dashboard.services.training_snapshot import DEFAULT_SPLIT, SPLIT_KINDS
 from dashboard.services.versions import PromotionError, version_promote, version_rollback
+from dashboard.views.common import catalog_or_404, paginate
 
 DEFAULT_SIGNALS = ("popularity", "item_knn", "ease")
 SPLIT_FIELDS = ("test_days", "validation_days", "n", "validation_n", "seed", "train", "validation", "test")
 
-
-def _catalog(slug: str) -> Catalog:
-    return get_object_or_404(Catalog, slug=slug)
 
 
 def _value(field: ConfigField, raw: str | None) -> Any:
@@ -79,8 +76,8 @@ def params_from_post(post: Any) -> tuple[dict[str, Any], str]:
 
 @roles.viewer_required
 def jobs(request: HttpRequest, catalog: str) -> HttpResponse:
-    cat = _catalog(catalog)
-    page = Paginator(job_list(catalog=cat), 25).get_page(request.GET.get("page"))
+    cat = catalog_or_404(catalog)
+    page = paginate(request, job_list(catalog=cat), 25)
     schedule = training_schedule_get(catalog=cat)
     scheduled = set(schedule["params"].get("signals", [])) if schedule else set(DEFAULT_SIGNALS)
     return render(request, "dashboard/training/jobs.html", {
@@ -93,7 +90,7 @@ def jobs(request: HttpRequest, catalog: str) -> HttpResponse:
 @roles.editor_required
 def job_schedule(request: HttpRequest, catalog: str) -> HttpResponse:
     """Set (``cron``, ``signal``, ``auto_promote``) or clear (``clear``) the retraining schedule."""
-    cat = _catalog(catalog)
+    cat = catalog_or_404(catalog)
     if "clear" in request.POST:
         training_schedule_clear(catalog=cat, by=request.user)
         messages.info(request, _("The retraining schedule is removed."))
@@ -111,7 +108,7 @@ def job_schedule(request: HttpRequest, catalog: str) -> HttpResponse:
 
 @roles.editor_required
 def job_new(request: HttpRequest, catalog: str) -> HttpResponse:
-    cat = _catalog(catalog)
+    cat = catalog_or_404(catalog)
     error = ""
     posted = request.POST if request.method == "POST" else None
     if posted is not None:
@@ -140,7 +137,7 @@ def job_new(request: HttpRequest, catalog: str) -> HttpResponse:
 
 
 def _job(catalog: str, pk: int) -> tuple[Catalog, TrainingJob]:
-    cat = _catalog(catalog)
+    cat = catalog_or_404(catalog)
     return cat, get_object_or_404(TrainingJob.objects.select_related("catalog", "started_by"), catalog=cat, pk=pk)
 
 
@@ -176,14 +173,14 @@ def job_cancel(request: HttpRequest, catalog: str, pk: int) -> HttpResponse:
 
 @roles.viewer_required
 def versions(request: HttpRequest, catalog: str) -> HttpResponse:
-    cat = _catalog(catalog)
-    page = Paginator(version_list(catalog=cat), 25).get_page(request.GET.get("page"))
+    cat = catalog_or_404(catalog)
+    page = paginate(request, version_list(catalog=cat), 25)
     return render(request, "dashboard/training/versions.html",
                   {"catalog": cat, "page": page, "active": active_version(catalog=cat)})
 
 
 def _version(catalog: str, pk: int) -> tuple[Catalog, ModelVersion]:
-    cat = _catalog(catalog)
+    cat = catalog_or_404(catalog)
     return cat, get_object_or_404(ModelVersion.objects.select_related("job", "promoted_by"), catalog=cat, pk=pk)
 
 
