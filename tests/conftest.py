@@ -97,3 +97,13 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
 def _fast_password_hashing(settings):
     """PBKDF2 takes ~1.5 s per user on this machine; tests need no strong hashes."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """A request in zh-hans leaves its language active in the thread; start and end each test in English."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.activate("en")

@@ -82,3 +82,14 @@ def category_choices(*, catalog: Catalog, depth: int = 2, limit: int = 500, incl
 def product_events(*, product: Product) -> QuerySet[Event]:
     """The product's events, newest first, with their shoppers loaded."""
     return product.events.select_related("shopper").order_by("-timestamp", "-id")
+
+
+def products_by_external_id(*, catalog: Catalog, ids: Iterable[str]) -> dict[str, Product]:
+    """The catalog's products with these external ids, by id (missing ids are left out), in one query."""
+    return {p.external_id: p for p in catalog.products.filter(external_id__in=list(ids))}
+
+
+def catalog_prices(*, catalog: Catalog, limit: int = 50_000) -> list[float]:
+    """Prices of up to ``limit`` products (the first by primary key): the catalogue's price distribution."""
+    rows = catalog.products.exclude(price=None).order_by("pk").values_list("price", flat=True)[:limit]
+    return [float(p) for p in rows if p is not None]

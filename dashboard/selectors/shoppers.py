@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
@@ -58,3 +59,12 @@ def group_by_day(events: Iterable[Event]) -> list[tuple[dt.date, list[Event]]]:
         else:
             days.append((day, [event]))
     return days
+
+
+def shopper_events_recent(*, shopper: Shopper, limit: int = 1000) -> list[tuple[Any, ...]]:
+    """The shopper's latest ``limit`` events with their products' facts, in one query: rows of
+    ``(product external id or None, type, timestamp, query, title, category_path, brand, price)``."""
+    rows = shopper.events.order_by("-timestamp", "-id").values_list(
+        "product__external_id", "type", "timestamp", "query",
+        "product__title", "product__category_path", "product__brand", "product__price")[:limit]
+    return list(rows)

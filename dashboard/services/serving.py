@@ -5,6 +5,11 @@ is picked up on the next call without a restart. All ranking (fusion, rules,
 MMR, explanations) happens in :mod:`mlcore` — :meth:`Bundle.recommend` for known
 shoppers; for a shopper the bundle has never seen, the fallback ranks items by
 how many shoppers have them and runs the same :func:`mlcore.fusion.apply_rules`.
+
+Rules see the database as it is now, not as it was at training: the in-stock rule
+reads each product's current ``in_stock`` flag, and the exclude-bought rule also
+drops what the shopper bought after the bundle's training window (its test window
+and everything imported since the snapshot are not in the bundle's ``seen``).
 """
 from __future__ import annotations
 
@@ -13,18 +18,23 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from dashboard.models import Catalog, Event, Fallback, FusionConfig, ModelVersion, Product
+from dashboard.models import Catalog, Event, EventType, Fallback, FusionConfig, ModelVersion, Product
 from dashboard.selectors.training import active_version
 from dashboard.services.fusion import FusionConfigError, FusionSettings, config_settings, parse_settings
-from mlcore.fusion import Explanation, RuleContext, apply_rules, hashed_text_vectors
+from mlcore.fusion import ExcludeBought, Explanation, RuleContext, apply_rules, hashed_text_vectors, truthy
 from mlcore.training.artifacts import Bundle, load_bundle
 
 _CACHE: dict[tuple[int, str], Bundle] = {}
 _VECTORS: dict[tuple[int, str], np.ndarray] = {}
 _LOCK = threading.Lock()
 HISTORY = 10
+BOUGHT_LIMIT = 5000  # a shopper's most recent purchases that the exclude-bought rule reads from the database
+STOCK_COLUMN = "in_stock"
+STOCK_IN_LIST_MAX = 2000
 
 
 class ServingError(LookupError):
@@ -75,12 +85,54 @@ def _item_vectors(version: ModelVersion, bundle: Bundle) -> np.ndarray:
     return _VECTORS[key]
 
 
-def _fallback(bundle: Bundle, settings: FusionSettings, k: int) -> list[Explanation]:
+def current_products(*, catalog_id: int, bundle: Bundle, settings: FusionSettings) -> pd.DataFrame | None:
+    """The bundle's product table with ``in_stock`` as the database says now (None: no rule reads that column).
+
+    Only products whose flag may differ are read: those out of stock now, and those the bundle
+    has out of stock. Products gone from the database keep the bundle's flag (in stock when the
+    bundle has no such column).
+    """
+    if not any(getattr(r, "column", None) == STOCK_COLUMN for r in settings.rules):
+        return None
+    products = bundle.products
+    ids = np.asarray(bundle.items.ids, dtype=object)
+    was = truthy(products[STOCK_COLUMN]) if STOCK_COLUMN in products.columns else np.ones(len(ids), dtype=bool)
+    rows = Product.objects.filter(catalog_id=catalog_id)
+    was_out = ids[~was].tolist()
+    if len(was_out) <= STOCK_IN_LIST_MAX:  # else reading every flag is cheaper than a huge IN list
+        rows = rows.filter(Q(in_stock=False) | Q(external_id__in=was_out))
+    changed = dict(rows.values_list("external_id", "in_stock"))
+    now = was.copy()
+    if changed:
+        cols = bundle.items.index(list(changed))
+        known = cols >= 0
+        now[cols[known]] = np.fromiter(changed.values(), dtype=bool, count=len(changed))[known]
+    return products.assign(**{STOCK_COLUMN: now})
+
+
+def purchased_item_ids(*, catalog_id: int, shopper_external_id: str, settings: FusionSettings) -> list[str]:
+    """Item ids the shopper bought, from the database (empty when no exclude-bought rule needs them).
+
+    The bundle's ``seen`` ends at its training window, so the database is the full record;
+    items that are in ``seen`` already change nothing.
+    """
+    if not any(isinstance(r, ExcludeBought) for r in settings.rules):
+        return []
+    rows = (Event.objects.filter(catalog_id=catalog_id, shopper__external_id=shopper_external_id,
+                                 type=EventType.PURCHASE, product__isnull=False)
+            .order_by("-timestamp").values_list("product__external_id", flat=True)[:BOUGHT_LIMIT])
+    return list(dict.fromkeys(rows))
+
+
+def _fallback(bundle: Bundle, settings: FusionSettings, k: int, *, products: pd.DataFrame | None = None,
+              bought: list[str] | None = None) -> list[Explanation]:
     if settings.fallback == Fallback.NONE:
         return []
     popularity = np.asarray(bundle.seen.sum(axis=0)).ravel().astype(np.float64)
     order = np.argsort(-popularity, kind="stable")[: max(settings.pool_size, k)]
-    ctx = RuleContext(products=bundle.products, items=bundle.items)
+    cols = bundle.items.index(bought or [])
+    ctx = RuleContext(products=bundle.products if products is None else products, items=bundle.items,
+                      bought=frozenset(cols[cols >= 0].tolist()))
     ranked = apply_rules(order, popularity[order], list(settings.rules), ctx, k=k)
     return [Explanation(item=int(i), score=float(s), contributions=(), rules=tuple(n),
                         extra={"item_id": bundle.items.ids[int(i)]})
@@ -89,12 +141,19 @@ def _fallback(bundle: Bundle, settings: FusionSettings, k: int) -> list[Explanat
 
 def recommend(*, version: ModelVersion, bundle: Bundle, shopper_external_id: str | None,
               settings: FusionSettings, k: int = 20) -> tuple[list[Explanation], bool]:
-    """(explanations best first, whether the fallback was used) — the path preview and API share."""
+    """(explanations best first, whether the fallback was used) — the path preview and API share.
+
+    Rules act on current stock and on purchases made after training (see the module doc).
+    """
+    products = current_products(catalog_id=version.catalog_id, bundle=bundle, settings=settings)
+    bought = (purchased_item_ids(catalog_id=version.catalog_id, shopper_external_id=shopper_external_id,
+                                 settings=settings) if shopper_external_id is not None else [])
     if shopper_external_id is None or shopper_external_id not in bundle.users:
-        return _fallback(bundle, settings, k), True
+        return _fallback(bundle, settings, k, products=products, bought=bought), True
     vectors = _item_vectors(version, bundle) if settings.diversity is not None else None
     recs = bundle.recommend(shopper_external_id, k, rules=settings.rules, fusion=settings.fusion,
-                            mmr_lambda=settings.diversity, item_vectors=vectors, candidates=settings.pool_size)
+                            mmr_lambda=settings.diversity, item_vectors=vectors, candidates=settings.pool_size,
+                            extra_seen=bought, products=products)
     return recs, False
 
 
@@ -160,7 +219,7 @@ def preview_for_shopper(*, catalog: Catalog, shopper_external_id: str | None,
     version, bundle = active_bundle(catalog)
     raw = config_settings(config) if isinstance(config, FusionConfig) else config
     settings = parse_settings(raw, signals=list(bundle.models))
-    _check_columns(settings, list(bundle.products.columns))
+    _check_columns(settings, list(dict.fromkeys([*bundle.products.columns, STOCK_COLUMN])))
     sid = shopper_external_id or None
     recs, fallback = recommend(version=version, bundle=bundle, shopper_external_id=sid, settings=settings, k=k)
     return {"shopper": sid, "new_shopper": fallback, "version": version.number,

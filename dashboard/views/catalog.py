@@ -15,11 +15,10 @@ from dashboard.selectors.products import (
     with_event_counts,
 )
 from dashboard.selectors.shoppers import group_by_day, shopper_history, shopper_list, with_activity
+from dashboard.services.insights import product_related, shopper_profile
 from dashboard.views.common import catalog_or_404, paginate
 
 PER_PAGE = 50
-
-
 
 
 @roles.viewer_required
@@ -48,6 +47,7 @@ def product_detail(request: HttpRequest, catalog: str, pk: int) -> HttpResponse:
     return render(request, "dashboard/product_detail.html", {
         "catalog": cat, "product": product, "page": page,
         "attributes": sorted(product.attributes.items()) if isinstance(product.attributes, dict) else [],
+        "related": product_related(catalog=cat, product=product),
     })
 
 
@@ -69,6 +69,7 @@ def shopper_detail(request: HttpRequest, catalog: str, pk: int) -> HttpResponse:
     page = paginate(request, shopper_history(shopper=shopper), PER_PAGE)
     return render(request, "dashboard/shopper_detail.html", {
         "catalog": cat, "shopper": shopper, "page": page, "days": group_by_day(page.object_list),
+        "profile": shopper_profile(catalog=cat, shopper=shopper),
     })
 
 

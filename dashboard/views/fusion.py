@@ -7,11 +7,12 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard import roles
-from dashboard.models import Catalog, Fallback, FusionConfig
+from dashboard.models import AutoTuneRun, Catalog, Fallback, FusionConfig
 from dashboard.selectors.fusion import (
     RULE_KINDS,
     editor_signals,
@@ -20,6 +21,16 @@ from dashboard.selectors.fusion import (
     fusion_revisions,
 )
 from dashboard.selectors.training import active_version
+from dashboard.services.autotune import (
+    AutoTuneError,
+    accepted_weights,
+    autotune_accept,
+    autotune_dismiss,
+    autotune_latest,
+    autotune_progress,
+    autotune_start,
+    proposal_rows,
+)
 from dashboard.services.fusion import (
     FusionConfigError,
     config_settings,
@@ -31,8 +42,6 @@ from dashboard.views.common import catalog_or_404
 from mlcore.fusion import NORMALIZATIONS
 
 RULE_FIELDS = ("column", "value", "factor", "item_id", "position", "low", "high", "include", "exclude")
-
-
 
 def _num(raw: str, cast: Any) -> Any:
     raw = raw.strip()
@@ -94,7 +103,12 @@ def _form_context(request: HttpRequest, cat: Catalog, values: dict[str, Any],
             "normalizations": NORMALIZATIONS, "fallbacks": Fallback.choices, "rule_kinds": RULE_KINDS,
             "rules": values.get("rules") or [], "version": active_version(catalog=cat),
             "revisions": fusion_revisions(config=config) if config else [],
-            "can_edit": roles.can_edit(request.user)}
+            "can_edit": roles.can_edit(request.user), **_autotune_context(config)}
+
+
+def _autotune_context(config: FusionConfig | None) -> dict[str, Any]:
+    run = autotune_latest(config=config) if config is not None else None
+    return {"autotune": run, "autotune_rows": proposal_rows(run) if run is not None else []}
 
 
 @roles.viewer_required
@@ -139,7 +153,12 @@ def fusion_config_edit(request: HttpRequest, catalog: str, pk: int) -> HttpRespo
     config = get_object_or_404(FusionConfig, catalog=cat, pk=pk)
     if request.method == "POST":
         return _edit_post(request, cat, config)
-    return render(request, "dashboard/fusion/edit.html", _form_context(request, cat, config_settings(config), config))
+    values = config_settings(config)
+    proposed = accepted_weights(config=config, run_id=request.GET.get("autotune"))
+    if proposed is not None:  # an accepted auto-tune proposal, loaded for review before saving
+        values["weights"] = {**values["weights"], **proposed}
+        messages.info(request, _("The proposed weights are in the sliders: check the preview, then save."))
+    return render(request, "dashboard/fusion/edit.html", _form_context(request, cat, values, config))
 
 
 @roles.editor_required
@@ -170,3 +189,70 @@ def fusion_preview_json(request: HttpRequest, catalog: str) -> JsonResponse:
 @roles.viewer_required
 def fusion_random_shopper(request: HttpRequest, catalog: str) -> JsonResponse:
     return JsonResponse({"shopper": random_active_shopper(catalog=catalog_or_404(catalog))})
+
+
+# -- auto-tune ----------------------------------------------------------------------------
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _run(catalog: str, pk: int, run: int) -> tuple[Catalog, FusionConfig, AutoTuneRun]:
+    cat = catalog_or_404(catalog)
+    config = get_object_or_404(FusionConfig, catalog=cat, pk=pk)
+    return cat, config, get_object_or_404(AutoTuneRun, config=config, pk=run)
+
+
+@require_POST
+@roles.editor_required
+def fusion_autotune_start(request: HttpRequest, catalog: str, pk: int) -> HttpResponse:
+    cat = catalog_or_404(catalog)
+    config = get_object_or_404(FusionConfig, catalog=cat, pk=pk)
+    try:
+        autotune_start(config=config, started_by=request.user)
+    except AutoTuneError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.info(request, _("Auto-tune started: it fits the signals and searches the weights on the validation "
+                                 "window. You may leave this page and come back."))
+    return redirect(reverse("dashboard:fusion_edit", args=[cat.slug, config.pk]) + "#autotune")
+
+
+@require_GET
+@roles.viewer_required
+def fusion_autotune_progress(request: HttpRequest, catalog: str, pk: int, run: int) -> JsonResponse:
+    _cat, _config, row = _run(catalog, pk, run)
+    return JsonResponse(autotune_progress(run=row))
+
+
+@require_POST
+@roles.editor_required
+def fusion_autotune_accept(request: HttpRequest, catalog: str, pk: int, run: int) -> HttpResponse:
+    """Accept a proposal: JSON answers the weights for the sliders; a plain post reopens the editor with them."""
+    cat, config, row = _run(catalog, pk, run)
+    try:
+        row = autotune_accept(run=row, by=request.user)
+    except AutoTuneError as exc:
+        if _wants_json(request):
+            return JsonResponse({"error": str(exc)}, status=400)
+        messages.error(request, str(exc))
+        return redirect("dashboard:fusion_edit", cat.slug, config.pk)
+    if _wants_json(request):
+        return JsonResponse({"weights": row.proposed_weights, "run": row.pk})
+    return redirect(reverse("dashboard:fusion_edit", args=[cat.slug, config.pk]) + f"?autotune={row.pk}")
+
+
+@require_POST
+@roles.editor_required
+def fusion_autotune_dismiss(request: HttpRequest, catalog: str, pk: int, run: int) -> HttpResponse:
+    cat, config, row = _run(catalog, pk, run)
+    try:
+        row = autotune_dismiss(run=row, by=request.user)
+    except AutoTuneError as exc:
+        if _wants_json(request):
+            return JsonResponse({"error": str(exc)}, status=400)
+        messages.error(request, str(exc))
+    else:
+        if _wants_json(request):
+            return JsonResponse({"status": row.status, "decision": row.decision})
+        messages.info(request, _("Auto-tune proposal dismissed."))
+    return redirect("dashboard:fusion_edit", cat.slug, config.pk)

@@ -16,6 +16,7 @@ from mlcore.fusion.rules import (
     apply_rules,
     rule_from_dict,
     rule_to_dict,
+    truthy,
 )
 from mlcore.fusion.tune import TuneConfig, TuneResult, tune_weights
 
@@ -45,6 +46,7 @@ __all__ = [
     "normalize",
     "rule_from_dict",
     "rule_to_dict",
+    "truthy",
     "tune_weights",
     "with_rules",
 ]

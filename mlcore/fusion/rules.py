@@ -153,7 +153,8 @@ def _column(products: pd.DataFrame, column: str, rule: str) -> pd.Series:
     return products[column]
 
 
-def _truthy(values: pd.Series) -> np.ndarray:
+def truthy(values: pd.Series) -> np.ndarray:
+    """Bool array: true/yes/1/"in stock"… (any case) or a number > 0 — how :class:`InStock` reads a flag."""
     numeric = pd.to_numeric(values, errors="coerce")
     as_text = values.astype(str).str.strip().str.lower().isin(TRUE_STRINGS)
     return np.where(numeric.notna(), numeric.fillna(0) > 0, as_text).astype(bool)
@@ -171,7 +172,7 @@ def _under(paths: pd.Series, prefixes: Iterable[str]) -> np.ndarray:
 def _keep_mask(rule: Rule, items: np.ndarray, ctx: RuleContext) -> np.ndarray:
     rows = ctx.products.iloc[items]
     if isinstance(rule, InStock):
-        return _truthy(_column(rows, rule.column, rule.kind))
+        return truthy(_column(rows, rule.column, rule.kind))
     if isinstance(rule, CategoryFilter):
         paths = _column(rows, rule.column, rule.kind)
         keep = _under(paths, rule.include) if rule.include else np.ones(len(items), dtype=bool)

@@ -5,6 +5,8 @@ the validation truth (CSR, same rows), search weights that maximise a ranking
 metric (default NDCG@10) of the fused list. Two searches: ``coordinate``
 (coordinate ascent over a grid of weights, signal order shuffled with the
 seed) and ``optuna`` (TPE, seeded). Scores are normalised once up front.
+Both start from ``TuneConfig.start_weights`` (equal weights unless given) and never
+return weights that score below the start, so ``metric >= baseline`` always.
 """
 from __future__ import annotations
 
@@ -23,7 +25,11 @@ from mlcore.fusion.normalize import Normalization, normalize
 
 @dataclass(frozen=True)
 class TuneConfig:
-    """Search settings. ``metric`` is a key of :func:`ranking_metrics` (e.g. ``ndcg@10``)."""
+    """Search settings. ``metric`` is a key of :func:`ranking_metrics` (e.g. ``ndcg@10``).
+
+    ``start_weights``: where the search starts and what ``baseline`` measures (an operator's
+    current weights); signals it does not name start at 0. None: every signal at 1.
+    """
 
     metric: str = "ndcg@10"
     method: Literal["coordinate", "optuna"] = "coordinate"
@@ -33,11 +39,12 @@ class TuneConfig:
     n_trials: int = 80
     max_users: int = 3000
     seed: int = 0
+    start_weights: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)
 class TuneResult:
-    """Best weights found, their metric, the equal-weights baseline and the gain over it."""
+    """Best weights found, their metric, the starting weights' metric (``baseline``) and the gain over it."""
 
     weights: dict[str, float]
     normalization: Normalization
@@ -140,7 +147,10 @@ def tune_weights(
         keep = np.flatnonzero(np.diff(fresh.indptr) > 0)
         targets.append((keep, fresh[keep], s[keep].tocoo()))
     objective = _Objective(norm, targets, config.metric)
-    baseline_weights = {name: 1.0 for name in names}
+    if config.start_weights is None:
+        baseline_weights = {name: 1.0 for name in names}
+    else:
+        baseline_weights = {name: float(config.start_weights.get(name, 0.0)) for name in names}
     baseline = objective(baseline_weights)
     if config.method == "coordinate":
         best_w, best = _coordinate(objective, names, baseline_weights, baseline, config, rng)
@@ -190,7 +200,7 @@ def _optuna(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=config.seed))
     study.enqueue_trial(start)
-    hi = max(config.grid)
+    hi = max((*config.grid, *start.values()))  # the start must lie inside the search space
     study.optimize(
         lambda trial: objective({n: trial.suggest_float(n, 0.0, hi) for n in names}), n_trials=config.n_trials
     )

@@ -36,7 +36,8 @@ def session_ids(frame: pd.DataFrame, gap_minutes: float) -> np.ndarray:
     if frame.empty:
         return np.zeros(0, dtype=np.int64)
     user = frame["user"].to_numpy()
-    ts = frame["timestamp"].to_numpy().astype("datetime64[ns]").astype(np.int64)
+    stamps = pd.to_datetime(frame["timestamp"], utc=True)  # naive stamps are taken as UTC
+    ts = stamps.dt.tz_localize(None).to_numpy().astype("datetime64[ns]").astype(np.int64)
     gap = np.diff(ts, prepend=ts[0]) > gap_minutes * 60e9
     new_user = np.diff(user, prepend=user[0] - 1) != 0
     return np.cumsum(gap | new_user) - 1

@@ -8,7 +8,10 @@ recent items. Scores are the two-step walk of :func:`~mlcore.graph.propagate_sco
 
 Artifacts: ``arrays.npz`` with the graph (``kg_*``: entity keys, labels, kinds,
 relations, edges, weights) and the profile matrix (``profile_*`` CSR parts).
-Item vectors are recomputed from the graph on load (milliseconds).
+Item vectors are recomputed from the graph on load (milliseconds). ``basket_sessions``
+(n_items,) counts the baskets each item is in, so a ``bought_together`` edge's
+cosine gives back its basket count (:mod:`mlcore.related`); bundles written before
+it existed load with it empty.
 """
 from __future__ import annotations
 
@@ -25,10 +28,12 @@ from mlcore.graph import (
     KnowledgeGraph,
     PathFinder,
     PropagationConfig,
+    behaviour_events,
     build_graph,
     item_features,
     propagate_scores,
     recent_item_weights,
+    session_ids,
 )
 from mlcore.recommenders.base import Recommender, register
 from mlcore.training import Callback
@@ -70,6 +75,7 @@ class KGRecommender(Recommender):
         self.graph: KnowledgeGraph | None = None
         self.profiles = sp.csr_matrix((0, 0), dtype=np.float32)
         self.features = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.basket_sessions = np.zeros(0, dtype=np.float32)
         self._paths: PathFinder | None = None
 
     def fit(self, data: Dataset, callback: Callback | None = None) -> Self:
@@ -80,6 +86,7 @@ class KGRecommender(Recommender):
         cb.log(f"kg: graph {self.graph.summary()}")
         cb.check()
         self.profiles = recent_item_weights(data, self.config.recent_items, self.config.recency_decay)
+        self.basket_sessions = basket_sessions(data, self.config.graph.gap_minutes, self.config.graph.max_basket)
         self._prepare()
         cb.progress(phase="graph", done=2, total=2)
         return self
@@ -127,6 +134,7 @@ class KGRecommender(Recommender):
             "profile_indices": p.indices,
             "profile_indptr": p.indptr,
             "profile_shape": np.asarray(p.shape, dtype=np.int64),
+            "basket_sessions": self.basket_sessions,
         }
 
     def _load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -135,7 +143,20 @@ class KGRecommender(Recommender):
         self.profiles = sp.csr_matrix(
             (arrays["profile_data"], arrays["profile_indices"], arrays["profile_indptr"]), shape=shape
         )
+        self.basket_sessions = arrays.get("basket_sessions", np.zeros(0, dtype=np.float32)).astype(np.float32)
         self._prepare()
 
 
-__all__ = ["KGConfig", "KGRecommender"]
+def basket_sessions(data: Dataset, gap_minutes: float, max_basket: int) -> np.ndarray:
+    """(n_items,) float32: baskets holding each item, counted as :func:`~mlcore.graph.co_occurrence` counts them
+    (sessions of 2..``max_basket`` distinct items), so ``n_ij = cosine_ij · sqrt(s_i s_j)`` for its edges."""
+    frame = behaviour_events(data)
+    if frame.empty:
+        return np.zeros(data.n_items, dtype=np.float32)
+    frame = frame.assign(session=session_ids(frame, gap_minutes)).drop_duplicates(["session", "item"])
+    sizes = frame.groupby("session")["item"].transform("size").to_numpy()
+    items = frame["item"].to_numpy()[(sizes >= 2) & (sizes <= max_basket)]
+    return np.bincount(items, minlength=data.n_items).astype(np.float32)
+
+
+__all__ = ["KGConfig", "KGRecommender", "basket_sessions"]

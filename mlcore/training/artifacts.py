@@ -157,22 +157,32 @@ class Bundle:
         mmr_lambda: float | None = None,
         item_vectors: np.ndarray | None = None,
         candidates: int = 200,
+        extra_seen: Iterable[object] = (),
+        products: pd.DataFrame | None = None,
     ) -> list[Explanation]:
         """Top-k for one shopper, each with its explanation (contributions, rules, graph path).
 
         Order: fuse → drop seen (optional) → best ``candidates`` → rules → MMR (when
         ``mmr_lambda`` and ``item_vectors`` are given) → k. ``extra`` holds ``item_id`` and ``title``.
+        ``extra_seen``: item ids the shopper has beyond the bundle's ``seen`` (events after its
+        training data); they count for ``exclude_seen`` and the exclude-bought rule, unknown ids are
+        ignored. ``products``: attributes to apply rules on instead of the bundle's (current stock,
+        prices), one row per item in ``items`` order.
         """
         f = fusion or self.fusion
         u = self.user_index(user_id)
+        if products is not None and len(products) != len(self.items):
+            raise ValueError(f"products has {len(products)} rows; the bundle has {len(self.items)} items")
         rows = self.signal_scores(np.array([u]))
         fused = fuse(rows, f.weights, f.normalization)[0]
-        bought = self.seen[u].indices
+        extra = self.items.index(list(extra_seen))
+        bought = np.union1d(self.seen[u].indices, extra[extra >= 0]).astype(np.int64)
         if exclude_seen:
             fused[bought] = -np.inf
         order = np.argsort(-fused, kind="stable")
         order = order[np.isfinite(fused[order])][: max(candidates, k)]
-        ctx = RuleContext(products=self.products, items=self.items, bought=frozenset(bought.tolist()))
+        table = self.products if products is None else products
+        ctx = RuleContext(products=table, items=self.items, bought=frozenset(bought.tolist()))
         ranked = apply_rules(order, fused[order], list(rules), ctx, k=None if mmr_lambda is not None else k)
         chosen, notes = ranked.items, dict(zip(ranked.items.tolist(), ranked.notes, strict=True))
         if mmr_lambda is not None and item_vectors is not None and len(chosen):

@@ -1,0 +1,152 @@
+"""Product and shopper insights for the pages (and, later, the API): related items and inferred interests.
+
+Related items come from the active version's bundle (:mod:`mlcore.related`); a shopper's profile is
+built from their events in the database, so it is current even between trainings
+(:mod:`mlcore.profile`), with the bundle's text embeddings for its vector when there is a version.
+Both return plain, JSON-ready dicts with a ``state`` and, when there is nothing to show, a ``message``
+that says what to do.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from dashboard.models import Catalog, ModelVersion, Product, Shopper
+from dashboard.selectors.fusion import fusion_config_default
+from dashboard.selectors.products import catalog_prices, products_by_external_id
+from dashboard.selectors.shoppers import shopper_events_recent
+from dashboard.services.serving import ServingError, active_bundle
+from mlcore.profile import ShopperProfile, build_profile
+from mlcore.related import Reason, RelatedItem, UnknownItemError, complementary_items, similar_items
+from mlcore.training.artifacts import Bundle
+
+RELATED_K = 8
+HISTORY_LIMIT = 1000
+
+
+def product_related(*, catalog: Catalog, product: Product, k: int = RELATED_K) -> dict[str, Any]:
+    """``{"state": "ok" | "no_version" | "unknown_product", "message", "version", "similar": [...],
+    "complementary": [...]}``; each item: ``item_id, title, product`` (``pk, external_id, title, category_path,
+    price, currency, image_url, in_stock``), ``score, reason, reasons, more_reasons, sources`` (each source's
+    weighted part) and ``cross_category``."""
+    try:
+        version, bundle = active_bundle(catalog)
+    except ServingError as exc:
+        return {"state": "no_version", "message": str(exc), "version": None, "similar": [], "complementary": []}
+    try:
+        # A few spare items in case some were deleted from the catalog since training.
+        similar = similar_items(bundle, product.external_id, 2 * k)
+        complementary = complementary_items(bundle, product.external_id, 2 * k)
+    except UnknownItemError:
+        message = _("This product is newer than model version %(number)s, so it has no related items yet: "
+                    "train and promote a new version to include it.") % {"number": version.number}
+        return {"state": "unknown_product", "message": message, "version": version.number,
+                "similar": [], "complementary": []}
+    known = products_by_external_id(catalog=catalog, ids={r.item_id for r in similar + complementary})
+    return {"state": "ok", "message": "", "version": version.number,
+            "similar": _items(catalog, similar, known, k), "complementary": _items(catalog, complementary, known, k)}
+
+
+def _items(catalog: Catalog, related: list[RelatedItem], known: dict[str, Product], k: int) -> list[dict[str, Any]]:
+    """Items still in the catalog (a product deleted since training is left out), at most ``k``."""
+    return [_item(catalog, r, known[r.item_id]) for r in related if r.item_id in known][:k]
+
+
+def _item(catalog: Catalog, r: RelatedItem, p: Product) -> dict[str, Any]:
+    reasons = [reason_text(x) for x in r.reasons]
+    product = {"pk": p.pk, "external_id": p.external_id, "title": p.title, "category_path": p.category_path,
+               "price": float(p.price) if p.price is not None else None,
+               "currency": p.currency or catalog.default_currency, "image_url": p.image_url, "in_stock": p.in_stock}
+    return {
+        "item_id": r.item_id, "title": p.title, "product": product, "score": round(r.score, 4),
+        "reason": reasons[0] if reasons else "", "reasons": reasons, "more_reasons": " · ".join(reasons[1:]),
+        "sources": {name: round(v, 4) for name, v in r.sources.items()}, "cross_category": r.cross_category,
+    }
+
+
+def reason_text(r: Reason) -> str:
+    """A reason in the operator's language."""
+    n, label = r.count or 0, r.label
+    if r.code == "similar_text":
+        return _("Similar description")
+    if r.code == "co_shoppers":
+        return ngettext("Bought by the same shopper (%(n)s)", "Bought by the same shoppers (%(n)s)", n) % {"n": n}
+    if r.code == "similar_shoppers":
+        return _("Liked by similar shoppers")
+    if r.code == "bought_together":
+        if not n:
+            return _("Often bought together")
+        return ngettext("Often bought together (%(n)s order)", "Often bought together (%(n)s orders)", n) % {"n": n}
+    if r.code == "complements":
+        return _("Goes with this product")
+    if r.code == "same_brand":
+        return _("Same brand: %(brand)s") % {"brand": label}
+    if r.code == "same_category":
+        return _("Same category: %(category)s") % {"category": label}
+    if r.code == "shared_attribute":
+        return _("Shares %(attribute)s") % {"attribute": label}
+    if r.code == "shared_term":
+        return _("Also a “%(term)s” item") % {"term": label}
+    return _("Related: %(relation)s") % {"relation": label or r.code}
+
+
+# -- shoppers -----------------------------------------------------------------------------------------
+BANDS = {"budget": gettext_lazy("budget"), "mid": gettext_lazy("mid-range"), "premium": gettext_lazy("premium")}
+
+
+def shopper_profile(*, catalog: Catalog, shopper: Shopper) -> dict[str, Any]:
+    """``{"state": "ok" | "no_history", "message", "profile": ShopperProfile.to_dict() plus ``percent`` on each
+    share and ``band_label``, "version", "known_to_model", "fusion_config"}`` from the shopper's latest events."""
+    version, bundle = _bundle_or_none(catalog)
+    config = fusion_config_default(catalog=catalog) if version is not None else None
+    base = {"version": version.number if version else None, "fusion_config": config.pk if config else None,
+            "known_to_model": bool(bundle is not None and shopper.external_id in bundle.users)}
+    rows = shopper_events_recent(shopper=shopper, limit=HISTORY_LIMIT)
+    if not rows:
+        return {**base, "state": "no_history", "profile": None,
+                "message": _("No events for this shopper yet, so there is nothing to infer interests from.")}
+    frame = pd.DataFrame(rows, columns=["item_id", "event_type", "timestamp", "query", "title", "category", "brand",
+                                        "price"])
+    history = frame[["item_id", "event_type", "timestamp", "query"]]
+    products = frame.loc[frame["item_id"].notna(), ["item_id", "title", "category", "brand", "price"]]
+    products = products.assign(price=pd.to_numeric(products["price"], errors="coerce"))
+    vectors = _text_vectors(bundle)
+    if bundle is not None and "price" in bundle.products.columns:
+        prices: Any = bundle.products["price"].to_numpy()
+    else:
+        prices = catalog_prices(catalog=catalog)
+    profile = build_profile(history, products, vectors, bundle.items if bundle is not None else None,
+                            catalog_prices=prices)
+    return {**base, "state": "ok", "message": "", "profile": _profile_dict(profile)}
+
+
+def _bundle_or_none(catalog: Catalog) -> tuple[ModelVersion | None, Bundle | None]:
+    try:
+        return active_bundle(catalog)
+    except ServingError:
+        return None, None
+
+
+def _text_vectors(bundle: Bundle | None) -> np.ndarray | None:
+    text = bundle.models.get("text") if bundle is not None else None
+    return np.asarray(text.item_embeddings) if text is not None else None  # type: ignore[attr-defined]
+
+
+def _profile_dict(profile: ShopperProfile) -> dict[str, Any]:
+    """The profile's dict with datetimes (not ISO strings), share percents and the price band's label."""
+    out = profile.to_dict()
+    for holder, key in ((out, "first_seen"), (out, "last_seen"), (out["intent"], "start"), (out["intent"], "end")):
+        holder[key] = parse_datetime(holder[key]) if holder[key] else None
+    for group in (out["categories"], out["brands"], out["intent"]["categories"]):
+        for share in group:
+            share["percent"] = round(100 * share["share"], 1)
+    if out["price"]:
+        out["price"]["band_label"] = str(BANDS.get(out["price"]["band"], out["price"]["band"]))
+        if out["price"]["percentile"] is not None:
+            out["price"]["percentile_percent"] = round(100 * out["price"]["percentile"])
+    return out
