@@ -136,3 +136,33 @@ class FusionConfigRevisionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# Fusion auto-tune runs (issue 5)
+from dashboard.models import AutoTuneRun  # noqa: E402
+
+
+@admin.register(AutoTuneRun)
+class AutoTuneRunAdmin(admin.ModelAdmin):
+    """Runs are written by the worker and decided on in the fusion editor: readable here, never edited."""
+
+    list_display = ("config", "status", "metric_name", "metric_before", "metric_after", "decision", "created_at")
+    list_filter = ("status", "decision")
+    list_select_related = ("config",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# Search settings (issue 6)
+from dashboard.models import SearchSettings  # noqa: E402
+
+
+@admin.register(SearchSettings)
+class SearchSettingsAdmin(admin.ModelAdmin):
+    list_display = ("name", "catalog", "mode", "fusion", "lexical_weight", "dense_weight", "profile_weight", "is_default")
+    list_filter = ("catalog", "mode")
+    list_select_related = ("catalog",)

@@ -40,3 +40,13 @@ def training_scheduled(catalog_id: int, params: dict, queue: str = "cpu", auto_p
     """Beat: one tick of a catalog's retraining schedule; returns the launched job's id."""
     job = training_scheduled_launch(catalog_id=catalog_id, params=params, queue=queue, auto_promote=auto_promote)
     return job.pk if job else None
+
+
+# -- fusion auto-tune (issue 5) -----------------------------------------------------------
+from dashboard.services.autotune import TASK_AUTOTUNE, autotune_run  # noqa: E402
+
+
+@shared_task(name=TASK_AUTOTUNE)
+def fusion_autotune(run_id: int) -> str:
+    """Tune the queued auto-tune run ``run_id``'s fusion weights; returns its final status."""
+    return autotune_run(run_id=run_id)

@@ -58,3 +58,29 @@ urlpatterns += [
     path("c/<slug:catalog>/fusion/random-shopper.json", fusion_views.fusion_random_shopper,
          name="fusion_random_shopper"),
 ]
+
+# Fusion auto-tune (issue 5)
+urlpatterns += [
+    path("c/<slug:catalog>/fusion/<int:pk>/autotune/", fusion_views.fusion_autotune_start, name="fusion_autotune"),
+    path("c/<slug:catalog>/fusion/<int:pk>/autotune/<int:run>/progress.json", fusion_views.fusion_autotune_progress,
+         name="fusion_autotune_progress"),
+    path("c/<slug:catalog>/fusion/<int:pk>/autotune/<int:run>/accept/", fusion_views.fusion_autotune_accept,
+         name="fusion_autotune_accept"),
+    path("c/<slug:catalog>/fusion/<int:pk>/autotune/<int:run>/dismiss/", fusion_views.fusion_autotune_dismiss,
+         name="fusion_autotune_dismiss"),
+]
+
+# Search: preview, settings and analytics (issue 6)
+from dashboard.views import search as search_views  # noqa: E402
+
+urlpatterns += [
+    path("c/<slug:catalog>/search/", search_views.search_preview, name="search_preview"),
+    path("c/<slug:catalog>/search/results.json", search_views.search_results_json, name="search_results"),
+    path("c/<slug:catalog>/search/settings/", search_views.search_settings_list, name="search_settings"),
+    path("c/<slug:catalog>/search/settings/new/", search_views.search_settings_new, name="search_settings_new"),
+    path("c/<slug:catalog>/search/settings/<int:pk>/", search_views.search_settings_edit,
+         name="search_settings_edit"),
+    path("c/<slug:catalog>/search/analytics/", search_views.search_analytics, name="search_analytics"),
+    path("c/<slug:catalog>/search/analytics/queries.csv", search_views.search_analytics_csv,
+         name="search_analytics_csv"),
+]

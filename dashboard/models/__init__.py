@@ -35,3 +35,9 @@ __all__ = [
     "FusionConfig",
     "FusionConfigRevision",
 ]
+from dashboard.models.search import SearchFusion, SearchMode, SearchSettings  # noqa: E402
+
+__all__ += ["SearchFusion", "SearchMode", "SearchSettings"]
+from dashboard.models.autotune import AutoTuneRun, Decision  # noqa: E402
+
+__all__ += ["AutoTuneRun", "Decision"]

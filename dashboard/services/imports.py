@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from celery import current_app
@@ -197,6 +197,8 @@ def import_run(*, batch: ImportBatch) -> ImportBatch:
                       rows_imported=counts.rows_imported, rows_duplicate=plan.duplicates + counts.duplicates,
                       products_created=counts.products_created, products_updated=counts.products_updated,
                       shoppers_created=counts.shoppers_created)
+            if counts.products_created:
+                transaction.on_commit(_search_add_hook(batch.catalog_id))
     except Exception as exc:
         log.exception("import %s failed while writing", batch.pk)
         batch.refresh_from_db()
@@ -206,6 +208,16 @@ def import_run(*, batch: ImportBatch) -> ImportBatch:
             side.close()
     log.info("import %s: %d rows in %.1f s", batch.pk, plan.rows_read, time.monotonic() - started)
     return batch
+
+
+def _search_add_hook(catalog_id: int) -> Callable[[], None]:
+    """After the commit: new products join the active search index (seconds; no retraining)."""
+    def hook() -> None:
+        from dashboard.services.search_index import index_add_after_import
+
+        index_add_after_import(catalog_id)
+
+    return hook
 
 
 def _write_progress(batch: ImportBatch):

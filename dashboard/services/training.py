@@ -4,7 +4,8 @@ Life of a job: :func:`training_job_start` snapshots the catalog to Parquet under
 ``ARTIFACTS_DIR/jobs/<id>/`` and queues ``dashboard.training_run`` after the commit;
 :func:`training_job_run` trains with ``mlcore`` (progress on the row through
 :class:`~dashboard.services.training_progress.JobCallback`), writes the bundle atomically
-to ``ARTIFACTS_DIR/versions/<catalog>/<job id>/`` and registers a *candidate* version in one
+to ``ARTIFACTS_DIR/versions/<catalog>/<job id>/`` (with the catalog's search index in ``search/``,
+see :mod:`dashboard.services.search_index`) and registers a *candidate* version in one
 transaction. Failures and cancellations never register anything and never touch the active version.
 
 Retry policy (the reaper): a running job whose heartbeat is older than ``stale_after_s``
@@ -20,12 +21,14 @@ import datetime as dt
 import logging
 import resource
 import shutil
+import time
 import traceback
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 from celery import current_app
 from django.conf import settings
@@ -49,7 +52,7 @@ from mlcore.data import Dataset, clean_dataset
 from mlcore.recommenders import get as get_recommender
 from mlcore.training import Cancelled
 from mlcore.training.artifacts import write_bundle
-from mlcore.training.runner import RunConfig, SignalSpec
+from mlcore.training.runner import RunConfig, RunResult, SignalSpec
 
 log = logging.getLogger(__name__)
 TASK_RUN = "dashboard.training_run"
@@ -228,6 +231,7 @@ def training_job_run(*, job_id: int, progress_interval_s: float = 2.0) -> str:
         result = run_job(job=job, folder=job_folder(job), data=data, split=split, config=config, callback=callback)
         callback.check()
         write_bundle(out, result, extra_meta={"job": job.pk, "catalog": job.catalog.slug})
+        _build_search_index(job, out, products, result, callback)
         with transaction.atomic():
             version = version_register(job=job, result=result, folder=out, split_spec=checked.split)
             callback.lines.append(f"registered version {version.number} (candidate)")
@@ -252,6 +256,21 @@ def training_job_run(*, job_id: int, progress_interval_s: float = 2.0) -> str:
         return JobStatus.FAILED
     finally:
         heartbeat.stop()
+
+
+def _build_search_index(job: TrainingJob, bundle: Path, products: pd.DataFrame, result: RunResult,
+                        callback: JobCallback) -> None:
+    """Phase "search index": index the snapshot's products into ``bundle/search`` before the version is
+    registered (a failure fails the job, so no version lacks or has half an index)."""
+    from dashboard.services.search_index import colours_of, index_build
+
+    text = result.models.get("text")
+    started = time.monotonic()
+    folder = index_build(bundle=bundle, products=products, colours=colours_of(catalog=job.catalog),
+                         text_model=str(getattr(getattr(text, "config", None), "model", "") or ""),
+                         progress=lambda done, total: callback.progress(phase="search index", done=done, total=total))
+    callback.log(f"search index: {len(products)} products in {time.monotonic() - started:.1f} s ({folder.name}/)")
+    callback.check()
 
 
 def _auto_promote(job: TrainingJob, version: ModelVersion) -> None:

@@ -1,0 +1,313 @@
+"""The search index of a model version: built by the training job, loaded once per process, grown by imports.
+
+Layout, inside the version's bundle folder::
+
+    <artifact_path>/search/            mlcore SearchEngine.save() + index.json (encoder, size, build time)
+    <artifact_path>/search/added/<part>/   products.jsonl + vectors.npy of products imported after training
+
+The trained index is written to a hidden sibling and renamed into place before the version is
+registered, so no version ever points at a partial index. Products imported later are added in
+*parts*, each written the same way (hidden folder, then rename), never by rewriting the trained
+files. Every process replays the parts it has not seen on its next search (one directory listing
+per call), so a product imported through any web process or worker is searchable there within
+seconds. Products already indexed are skipped on replay, so two processes adding the same
+product at once do no harm. When a process first loads a version's index it also adds the
+catalog's products the index still lacks (imported while that version was training).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.utils.translation import gettext as _
+
+from dashboard.models import Catalog, ModelVersion, Product
+from dashboard.selectors.training import active_version
+from mlcore.search.engine import SearchConfig, SearchEngine
+
+log = logging.getLogger(__name__)
+SEARCH_DIR = "search"
+ADDED_DIR = "added"
+META_FILE = "index.json"
+TEXT_ENCODER_DIR = Path("signals") / "text" / "encoder"
+CATCH_UP_LIMIT = 2000  # products a first load adds (encoding on a web process's CPU: ~1 min at most)
+COLOUR_KEYS = ("colour", "color", "Colour", "Color", "COLOUR", "COLOR")
+# The index is built in the fullest mode so that every saved search setting (any mode) can run on it.
+INDEX_CONFIG = SearchConfig(
+    mode="hybrid+qu", fusion="weighted", dense_weight=0.5,
+    lexical_fields=("title", "title", "brand", "category", "description"),
+    dense_fields=("title", "brand", "category", "description"),
+    brand_column="brand", colour_columns=("colour",),
+)
+# ``category_path`` repeats ``category`` under the dashboard's name, for engine features that read it.
+COLUMNS = ("id", "title", "description", "brand", "category", "category_path", "price", "in_stock", "colour")
+
+
+class SearchUnavailable(LookupError):
+    """Nothing to search: no active version, or it has no index; the message says what to do."""
+
+
+# -- the product table ----------------------------------------------------------------------
+
+def _colour(attributes: Any) -> str:
+    if not isinstance(attributes, dict):
+        return ""
+    return next((str(attributes[k]) for k in COLOUR_KEYS if attributes.get(k)), "")
+
+
+def colours_of(*, catalog: Catalog, ids: list[str] | None = None) -> dict[str, str]:
+    """``{external id: colour}`` from the products' ``attributes`` (only products that have one)."""
+    rows = Product.objects.filter(catalog=catalog).exclude(attributes={})
+    if ids is not None:
+        rows = rows.filter(external_id__in=ids)
+    out = {}
+    for pid, attrs in rows.values_list("external_id", "attributes").iterator(chunk_size=5000):
+        colour = _colour(attrs)
+        if colour:
+            out[pid] = colour
+    return out
+
+
+def index_frame(products: pd.DataFrame, colours: dict[str, str]) -> pd.DataFrame:
+    """The engine's product table from a snapshot frame (``item_id, title, description, category, brand,
+    price, in_stock``): ``id`` plus the columns business rules read (``category``, ``brand``, ``price``,
+    ``in_stock``) — the same names as the recommendation bundle's products, so one rule fits both."""
+    frame = pd.DataFrame({"id": products["item_id"].astype(str)})
+    for col in ("title", "description", "brand", "category"):
+        frame[col] = products[col].fillna("").astype(str) if col in products.columns else ""
+    frame["price"] = pd.to_numeric(products["price"], errors="coerce") if "price" in products.columns else np.nan
+    frame["in_stock"] = products["in_stock"].astype(bool) if "in_stock" in products.columns else True
+    frame["colour"] = frame["id"].map(colours).astype(object).fillna("")
+    frame["category_path"] = frame["category"]
+    return frame[list(COLUMNS)]
+
+
+def products_frame(*, catalog: Catalog, ids: list[str]) -> pd.DataFrame:
+    """The engine's product table for the catalog's products ``ids``, read from the database."""
+    rows = Product.objects.filter(catalog=catalog, external_id__in=ids).order_by("pk").values_list(
+        "external_id", "title", "description", "category_path", "brand", "price", "in_stock", "attributes")
+    raw = pd.DataFrame.from_records(list(rows), columns=["item_id", "title", "description", "category", "brand",
+                                                         "price", "in_stock", "attributes"])
+    colours = {pid: _colour(a) for pid, a in zip(raw["item_id"], raw["attributes"], strict=True)}
+    return index_frame(raw, {k: v for k, v in colours.items() if v})
+
+
+# -- encoders ----------------------------------------------------------------------------------
+
+_ENCODERS: dict[str, Any] = {}
+_ENCODER_LOCK = threading.Lock()
+
+
+def encoder_ref(bundle: Path, text_model: str = "") -> str:
+    """Which text encoder the index uses: the bundle's fine-tuned ``text`` encoder (a path relative to the
+    bundle), the ``text`` signal's own model folder, or ``""`` for the bundled MiniLM."""
+    if (bundle / TEXT_ENCODER_DIR / "encoder.json").exists():
+        return str(TEXT_ENCODER_DIR)
+    return text_model
+
+
+def load_encoder(bundle: Path, ref: str) -> Any:
+    """The encoder ``ref`` names (loaded once per process)."""
+    path = str(bundle / ref) if ref and not Path(ref).is_absolute() else ref
+    with _ENCODER_LOCK:
+        if path not in _ENCODERS:
+            from mlcore.text.encoder import TextEncoder
+
+            _ENCODERS[path] = TextEncoder.load(path or None)
+        return _ENCODERS[path]
+
+
+# -- build (a training job) ------------------------------------------------------------------
+
+def index_build(*, bundle: Path, products: pd.DataFrame, colours: dict[str, str], text_model: str = "",
+                progress: Callable[[int, int], None] | None = None) -> Path:
+    """Index ``products`` (a snapshot frame) into ``bundle/search`` atomically; returns that folder."""
+    target = bundle / SEARCH_DIR
+    if target.exists():
+        raise FileExistsError(f"{target} already holds an index; a version's index is built once")
+    frame = index_frame(products, colours)
+    if progress:
+        progress(0, len(frame))
+    ref = encoder_ref(bundle, text_model)
+    started = time.monotonic()
+    engine = SearchEngine(INDEX_CONFIG, load_encoder(bundle, ref)).build(frame)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{SEARCH_DIR}.partial-", dir=bundle))
+    try:
+        engine.save(tmp)
+        meta = {"encoder": ref, "products": len(frame), "seconds": round(time.monotonic() - started, 2),
+                "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=1))
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if progress:
+        progress(len(frame), len(frame))
+    return target
+
+
+# -- the per-process cache -------------------------------------------------------------------
+
+@dataclass
+class LoadedIndex:
+    """A version's engine in memory, with the added parts already replayed into it."""
+
+    version_id: int
+    folder: Path
+    engine: SearchEngine
+    meta: dict[str, Any]
+    parts: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    caught_up: bool = False
+
+    def ids(self) -> set[str]:
+        return set(self.engine.products["id"].tolist())
+
+
+_CACHE: dict[tuple[int, str], LoadedIndex] = {}
+_LOCK = threading.Lock()
+
+
+def clear_cache() -> None:
+    with _LOCK:
+        _CACHE.clear()
+
+
+def index_folder(version: ModelVersion) -> Path:
+    return Path(version.artifact_path) / SEARCH_DIR
+
+
+def _parts(folder: Path) -> list[str]:
+    added = folder / ADDED_DIR
+    return sorted(p.name for p in added.iterdir() if not p.name.startswith(".")) if added.exists() else []
+
+
+def _replay(loaded: LoadedIndex) -> None:
+    """Add the parts written (by any process) since this process last looked."""
+    new = [p for p in _parts(loaded.folder) if p not in loaded.parts]
+    if not new:
+        return
+    frames, vectors = [], []
+    for name in new:
+        part = loaded.folder / ADDED_DIR / name
+        frames.append(pd.read_json(part / "products.jsonl", orient="records", lines=True, dtype={"id": str}))
+        if (part / "vectors.npy").exists():
+            vectors.append(np.load(part / "vectors.npy"))
+    frame = pd.concat(frames, ignore_index=True)
+    frame["id"] = frame["id"].astype(str)
+    keep = (~frame["id"].isin(loaded.ids()) & ~frame["id"].duplicated()).to_numpy()
+    if keep.any():
+        vecs = np.vstack(vectors)[keep] if vectors and loaded.engine.dense is not None else None
+        loaded.engine.add_products(frame[keep].reset_index(drop=True), vecs)
+    loaded.parts.update(new)
+
+
+def index_for(version: ModelVersion) -> LoadedIndex:
+    """The loaded, up-to-date index of ``version``; :class:`SearchUnavailable` when it has none."""
+    key = (version.pk, version.artifact_path)
+    with _LOCK:
+        loaded = _CACHE.get(key)
+        if loaded is None:
+            folder = index_folder(version)
+            if not (folder / META_FILE).exists():
+                raise SearchUnavailable(_("Version %(n)s has no search index (it was trained before search "
+                                          "existed, or its files are gone): train a new version.")
+                                        % {"n": version.number})
+            meta = json.loads((folder / META_FILE).read_text())
+            engine = SearchEngine.load(folder, load_encoder(Path(version.artifact_path), meta.get("encoder", "")))
+            loaded = LoadedIndex(version.pk, folder, engine, meta)
+            for old in [k for k in _CACHE if k[0] == version.pk or k[0] not in _active_ids()]:
+                _CACHE.pop(old, None)
+            _CACHE[key] = loaded
+    with loaded.lock:
+        _replay(loaded)
+        if not loaded.caught_up:  # products imported while the version trained, or whose hook failed
+            _add_missing(loaded, version.catalog, limit=CATCH_UP_LIMIT)
+            loaded.caught_up = True
+    return loaded
+
+
+def _active_ids() -> set[int]:
+    return set(ModelVersion.objects.filter(state="active").values_list("pk", flat=True))
+
+
+def active_index(catalog: Catalog) -> tuple[ModelVersion, LoadedIndex]:
+    version = active_version(catalog=catalog)
+    if version is None:
+        raise SearchUnavailable(_("This catalog has no active model version yet, so there is no search index: "
+                                  "train a version and promote it."))
+    return version, index_for(version)
+
+
+# -- incremental add (imports) ---------------------------------------------------------------
+
+def _write_part(folder: Path, frame: pd.DataFrame, vectors: np.ndarray | None) -> str:
+    added = folder / ADDED_DIR
+    added.mkdir(exist_ok=True)
+    name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=added))
+    try:
+        frame.to_json(tmp / "products.jsonl", orient="records", lines=True, force_ascii=False)
+        if vectors is not None:
+            np.save(tmp / "vectors.npy", vectors)
+        os.replace(tmp, added / name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return name
+
+
+def index_add_new_products(*, catalog: Catalog) -> int:
+    """Add the catalog's products missing from the active version's index; returns how many were added.
+
+    0 when there is no active version or index (the next training job indexes everything).
+    """
+    try:
+        _, loaded = active_index(catalog)
+    except SearchUnavailable:
+        return 0
+    with loaded.lock:
+        _replay(loaded)
+        return _add_missing(loaded, catalog)
+
+
+def _add_missing(loaded: LoadedIndex, catalog: Catalog, limit: int | None = None) -> int:
+    """Add (and persist as a part) the catalog's products the index lacks, at most ``limit`` of them (the
+    oldest first); call with ``loaded.lock`` held."""
+    have = loaded.ids()
+    missing = [pid for pid in Product.objects.filter(catalog=catalog).order_by("pk")
+               .values_list("external_id", flat=True).iterator(chunk_size=20_000) if pid not in have]
+    if not missing:
+        return 0
+    if limit is not None and len(missing) > limit:
+        log.warning("search index of %s lacks %d products; adding %d now (train a new version to index all)",
+                    catalog.slug, len(missing), limit)
+        missing = missing[:limit]
+    frame = products_frame(catalog=catalog, ids=missing)
+    engine = loaded.engine
+    before = len(engine.dense) if engine.dense is not None else 0
+    engine.add_products(frame)
+    vectors = engine.dense.vectors[before:] if engine.dense is not None else None
+    loaded.parts.add(_write_part(loaded.folder, frame, vectors))
+    log.info("search index of %s: added %d product(s)", catalog.slug, len(frame))
+    return len(frame)
+
+
+def index_add_after_import(catalog_id: int) -> None:
+    """The import's on-commit hook: never raises (a failed add is logged; the next training indexes all)."""
+    try:
+        index_add_new_products(catalog=Catalog.objects.get(pk=catalog_id))
+    except Exception:
+        log.exception("adding imported products of catalog %s to the search index failed", catalog_id)
