@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class Judgements:
-    queries: pd.DataFrame  # query_id, query (only queries with a product graded >= 2)
+    queries: pd.DataFrame  # query_id, query, ordinal (1-based line in the file); only queries with a grade >= 2
     grades: dict[str, dict[str, int]]  # query_id -> product_id -> grade
 
 
@@ -41,6 +42,7 @@ def read_judgements(queries: str | Path, qrels: str | Path, min_relevant: int = 
     grades: dict[str, dict[str, int]] = {}
     for qid, pid, g in zip(r["query_id"], r["product_id"], r["grade"], strict=True):
         grades.setdefault(str(qid), {})[str(pid)] = int(g)
+    q["ordinal"] = np.arange(1, len(q) + 1)
     keep = [qid for qid, gs in grades.items() if max(gs.values()) >= min_relevant]
     q = q[q["query_id"].isin(keep)].reset_index(drop=True)
     return Judgements(q, grades)
@@ -109,13 +111,14 @@ def compare(runs: Mapping[str, Mapping[str, object]], baseline: str, k: int = 10
 def format_table(runs: Mapping[str, Mapping[str, object]], comparison: Mapping[str, Mapping[str, float]], baseline: str,
                  k: int = 10) -> str:
     base = float(runs[baseline][f"ndcg@{k}"])  # type: ignore[arg-type]
-    head = f"{'config':<12} {'ndcg@' + str(k):>8} {'x base':>7} {'skip':>7} {'judged':>7} {'W/T/L':>10} {'95% CI diff':>18} {'p95 ms':>7}"
+    w = max([12, *map(len, runs)])
+    head = f"{'config':<{w}} {'ndcg@' + str(k):>8} {'x base':>7} {'skip':>7} {'judged':>7} {'W/T/L':>10} {'95% CI diff':>18} {'p95 ms':>7}"
     lines = [head, "-" * len(head)]
     for name, r in runs.items():
         c = comparison[name]
         nd = float(r[f"ndcg@{k}"])  # type: ignore[arg-type]
         lines.append(
-            f"{name:<12} {nd:8.4f} {nd / base if base else 0:7.3f} {float(r[f'ndcg_skip@{k}']):7.4f} "  # type: ignore[arg-type]
+            f"{name:<{w}} {nd:8.4f} {nd / base if base else 0:7.3f} {float(r[f'ndcg_skip@{k}']):7.4f} "  # type: ignore[arg-type]
             f"{float(r[f'judged@{k}']):7.3f} {c['wins']:>3}/{c['ties']:>2}/{c['losses']:>3} "  # type: ignore[arg-type]
             f"[{c['ci_low']:+.4f},{c['ci_high']:+.4f}] {float(r['p95_ms']):7.1f}"  # type: ignore[arg-type]
         )
@@ -126,19 +129,58 @@ def evaluate_configs(products: pd.DataFrame, judgements: Judgements, configs: Ma
                      encoder: object = None, vectors: np.ndarray | None = None, baseline: str | None = None,
                      k: int = 10, seed: int = 0) -> dict[str, object]:
     """Build one engine per :class:`SearchConfig` in ``configs`` and score each; ``vectors`` (n, 384)
-    for ``products`` skips encoding. Returns {"runs", "comparison", "baseline", "table"}."""
+    for ``products`` skips encoding. Returns {"runs", "comparison", "baseline", "table", "split"}."""
     from mlcore.search.engine import SearchConfig, SearchEngine
 
-    runs: dict[str, dict[str, object]] = {}
+    engines = {}
     for name, config in configs.items():
         assert isinstance(config, SearchConfig)
-        engine = SearchEngine(config, encoder).build(products, vectors=vectors if config.mode != "bm25" else None)
+        engines[name] = SearchEngine(config, encoder).build(products, vectors=vectors if config.mode != "bm25" else None)
+    return evaluate_engines(engines, judgements, baseline=baseline, k=k, seed=seed)
+
+
+def evaluate_engines(engines: Mapping[str, Any], judgements: Judgements, *, baseline: str | None = None, k: int = 10,
+                     seed: int = 0) -> dict[str, object]:
+    """Score built :class:`~mlcore.search.engine.SearchEngine` objects (name -> engine) on ``judgements``."""
+    runs: dict[str, dict[str, object]] = {}
+    for name, engine in engines.items():
         engine.search("warm up", k=k)
 
-        def ranked(text: str, engine: SearchEngine = engine) -> list[str]:
+        def ranked(text: str, engine: Any = engine) -> list[str]:
             return [h.product_id for h in engine.search(text, k=k).hits]
 
         runs[name] = evaluate_run(ranked, judgements, k)
-    base = baseline or next(iter(configs))
+    base = baseline or next(iter(engines))
     comparison = compare(runs, base, k, seed)
-    return {"runs": runs, "comparison": comparison, "baseline": base, "table": format_table(runs, comparison, base, k)}
+    return {"runs": runs, "comparison": comparison, "baseline": base, "table": format_table(runs, comparison, base, k),
+            "split": format_split(runs, judgements, base, k)}
+
+
+def halves(judgements: Judgements) -> dict[str, list[str]]:
+    """Query ids on odd lines of the queries file (the half settings were chosen on) and on even lines."""
+    q = judgements.queries
+    ordinal = q["ordinal"] if "ordinal" in q.columns else pd.Series(np.arange(1, len(q) + 1))
+    ids = q["query_id"].astype(str).tolist()
+    return {"odd": [i for i, o in zip(ids, ordinal, strict=True) if o % 2 == 1],
+            "even": [i for i, o in zip(ids, ordinal, strict=True) if o % 2 == 0]}
+
+
+def format_split(runs: Mapping[str, Mapping[str, object]], judgements: Judgements, baseline: str, k: int = 10) -> str:
+    """NDCG@k (unjudged as 0) on each half of the queries, and the ratio to the baseline on that half."""
+    parts = halves(judgements)
+    w = max([12, *map(len, runs)])
+    head = f"{'config':<{w}} " + " ".join(f"{h + ' (' + str(len(ids)) + ')':>14} {'x base':>7}" for h, ids in parts.items())
+    lines = [head, "-" * len(head)]
+
+    def mean(run: Mapping[str, object], ids: list[str]) -> float:
+        pq = run["per_query"]
+        assert isinstance(pq, dict)
+        return float(np.mean([pq[i]["ndcg"] for i in ids])) if ids else 0.0
+
+    for name, run in runs.items():
+        cells = []
+        for ids in parts.values():
+            value, base = mean(run, ids), mean(runs[baseline], ids)
+            cells.append(f"{value:14.4f} {value / base if base else 0:7.3f}")
+        lines.append(f"{name:<{w}} " + " ".join(cells))
+    return "\n".join(lines)

@@ -29,15 +29,16 @@ def field_texts(products: pd.DataFrame, fields: Sequence[str]) -> list[str]:
 class BM25Index:
     """BM25 over token lists; row i = product i."""
 
-    def __init__(self, corpus_tokens: list[list[str]]) -> None:
+    def __init__(self, corpus_tokens: list[list[str]], k1: float = 1.5, b: float = 0.75) -> None:
         self.corpus_tokens = corpus_tokens
-        self.retriever = bm25s.BM25()
+        self.k1, self.b = k1, b
+        self.retriever = bm25s.BM25(k1=k1, b=b)
         self.retriever.index([t or [""] for t in corpus_tokens], show_progress=False)
         self.vocabulary: Counter[str] = Counter(t for doc in corpus_tokens for t in set(doc))
 
     @classmethod
-    def from_texts(cls, texts: Sequence[str]) -> BM25Index:
-        return cls([tokenize(normalize(t)) for t in texts])
+    def from_texts(cls, texts: Sequence[str], k1: float = 1.5, b: float = 0.75) -> BM25Index:
+        return cls([tokenize(normalize(t)) for t in texts], k1=k1, b=b)
 
     def __len__(self) -> int:
         return len(self.corpus_tokens)
@@ -59,9 +60,9 @@ class BM25Index:
         (folder / "tokens.txt").write_text("\n".join(" ".join(t) for t in self.corpus_tokens), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> BM25Index:
+    def load(cls, folder: Path, k1: float = 1.5, b: float = 0.75) -> BM25Index:
         lines = (folder / "tokens.txt").read_text(encoding="utf-8").split("\n")
-        return cls([line.split() for line in lines])
+        return cls([line.split() for line in lines], k1=k1, b=b)
 
 
 def top_k(scores: np.ndarray, k: int, *, positive: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -58,7 +58,7 @@ def test_a_price_filter_never_lets_a_dearer_product_through(products: pd.DataFra
 
 
 def test_brand_and_colour_matches_are_boosted_with_reasons(products: pd.DataFrame, encoder: object) -> None:
-    engine = SearchEngine(SearchConfig(mode="hybrid+qu", boost=3.0), encoder).build(products)
+    engine = SearchEngine(SearchConfig(mode="hybrid+qu", fusion="rrf", dense_weight=1.0, boost=3.0), encoder).build(products)
     top = engine.search("samsung black", k=3).hits[0]
     assert top.product_id == "p1"
     assert "brand samsung" in top.reasons and "colour black" in top.reasons

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from mlcore.search.engine import SearchConfig
-from mlcore.search.evaluate import evaluate_configs, judged_at, ndcg, paired, read_judgements, read_products
+from mlcore.search.evaluate import evaluate_configs, halves, judged_at, ndcg, paired, read_judgements, read_products
 
 
 def test_ndcg_uses_exponential_gain_and_the_ideal_from_all_judged() -> None:
@@ -44,3 +44,13 @@ def test_it_scores_configs_on_files_and_skips_queries_without_relevant_products(
     assert isinstance(runs, dict)
     assert runs["bm25"]["ndcg@10"] == 1.0
     assert "bm25" in str(out["table"])
+
+
+def test_the_split_report_scores_odd_and_even_lines_of_the_queries_file_separately(
+    products: pd.DataFrame, encoder: object, tmp_path: Path
+) -> None:
+    p, q, r = write_files(products, tmp_path)
+    judgements = read_judgements(q, r)
+    assert halves(judgements) == {"odd": ["1", "3"], "even": []}  # line 2 ("shoes") has no relevant product
+    out = evaluate_configs(read_products(p), judgements, {"bm25": SearchConfig(mode="bm25")}, encoder=encoder)
+    assert "odd (2)" in str(out["split"]) and "even (0)" in str(out["split"])
