@@ -8,8 +8,6 @@ from django.db.models import QuerySet
 from dashboard.models import Catalog, FusionConfig, FusionConfigRevision
 from dashboard.selectors.training import active_version
 
-RULE_KINDS = ("in_stock", "category", "price_range", "exclude_bought", "boost", "bury", "pin")
-
 
 def fusion_config_list(*, catalog: Catalog) -> QuerySet[FusionConfig]:
     return FusionConfig.objects.filter(catalog=catalog).select_related("updated_by").order_by("-is_default", "name")

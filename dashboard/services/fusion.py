@@ -1,8 +1,10 @@
 """Fusion configs: validate, create and update them, keeping a revision per change.
 
 A config's weights name signals of the catalog's active version; its rules are
-mlcore rule dicts (checked with :func:`mlcore.fusion.rule_from_dict`). Every save
-writes a :class:`FusionConfigRevision` with ``{field: [old, new]}``.
+mlcore rule dicts (checked with :func:`mlcore.fusion.rule_from_dict`): filters
+(in stock, category, price range, exclude bought, exclude recently seen), boost,
+bury and pins (each optionally limited to one page context). Every save writes a
+:class:`FusionConfigRevision` with ``{field: [old, new]}``.
 """
 from __future__ import annotations
 
@@ -12,14 +14,28 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext_lazy
 
 from dashboard.models import Catalog, Fallback, FusionConfig, FusionConfigRevision
 from dashboard.selectors.training import active_version
-from mlcore.fusion import NORMALIZATIONS, Rule, rule_from_dict, rule_to_dict
+from mlcore.fusion import NORMALIZATIONS, RULE_TYPES, Pin, Rule, rule_from_dict, rule_to_dict
 from mlcore.fusion import FusionConfig as EngineFusion
 
 FIELDS = ("name", "weights", "normalization", "diversity", "pool_size", "fallback", "rules", "is_default")
 MAX_POOL = 5000
+MAX_CONTEXT = 200  # characters of a pin's page context
+# (kind, label) of every rule the editor offers, in the engine's order
+RULE_LABELS = {
+    "in_stock": gettext_lazy("In stock only"),
+    "category": gettext_lazy("Category filter"),
+    "price_range": gettext_lazy("Price range"),
+    "exclude_bought": gettext_lazy("Exclude already bought"),
+    "exclude_recent": gettext_lazy("Exclude recently seen"),
+    "boost": gettext_lazy("Boost"),
+    "bury": gettext_lazy("Bury"),
+    "pin": gettext_lazy("Pin"),
+}
+RULE_CHOICES = tuple((kind, RULE_LABELS.get(kind, kind)) for kind in RULE_TYPES)
 
 
 class FusionConfigError(ValueError):
@@ -77,12 +93,20 @@ def _rules(raw: Any) -> tuple[Rule, ...]:
         if not isinstance(item, Mapping):
             raise FusionConfigError(f"rule {n}: expected an object with a 'kind', got {item!r}")
         try:
-            out.append(rule_from_dict(item))
+            rule = rule_from_dict(item)
         except (ValueError, TypeError) as exc:
             raise FusionConfigError(f"rule {n} ({item.get('kind', '?')}): {exc}") from None
-    positions = [r.position for r in out if getattr(r, "kind", "") == "pin"]  # type: ignore[union-attr]
-    if len(set(positions)) != len(positions):
-        raise FusionConfigError(f"rules: two pins share a position ({positions}); give each pin its own position")
+        if isinstance(rule, Pin) and len(rule.context) > MAX_CONTEXT:
+            raise FusionConfigError(f"rule {n} (pin): context is {len(rule.context)} characters long; "
+                                    f"keep it to {MAX_CONTEXT}, e.g. 'category:Home > Kitchen'")
+        out.append(rule)
+    pins = [r for r in out if isinstance(r, Pin)]
+    for i, a in enumerate(pins):
+        for b in pins[i + 1:]:
+            if a.position == b.position and a.overlaps(b):
+                where = f" in context {a.context or b.context!r}" if a.context or b.context else ""
+                raise FusionConfigError(f"rules: two pins share position {a.position}{where} ({a.item_id!r} and "
+                                        f"{b.item_id!r}); give each pin its own position or another context")
     return tuple(out)
 
 

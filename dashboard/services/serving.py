@@ -9,10 +9,14 @@ how many shoppers have them and runs the same :func:`mlcore.fusion.apply_rules`.
 Rules see the database as it is now, not as it was at training: the in-stock rule
 reads each product's current ``in_stock`` flag, and the exclude-bought rule also
 drops what the shopper bought after the bundle's training window (its test window
-and everything imported since the snapshot are not in the bundle's ``seen``).
+and everything imported since the snapshot are not in the bundle's ``seen``). The
+exclude-recent rule reads the shopper's events of its types within its window (views
+and clicks by default; impressions will count once the storefront API logs them).
+The page context (e.g. ``"category:Home > Kitchen"``) decides which pins apply.
 """
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -20,12 +24,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dashboard.models import Catalog, Event, EventType, Fallback, FusionConfig, ModelVersion, Product
 from dashboard.selectors.training import active_version
 from dashboard.services.fusion import FusionConfigError, FusionSettings, config_settings, parse_settings
-from mlcore.fusion import ExcludeBought, Explanation, RuleContext, apply_rules, hashed_text_vectors, truthy
+from mlcore.fusion import (
+    ExcludeBought,
+    ExcludeRecent,
+    Explanation,
+    RuleContext,
+    apply_rules,
+    hashed_text_vectors,
+    truthy,
+)
 from mlcore.training.artifacts import Bundle, load_bundle
 
 _CACHE: dict[tuple[int, str], Bundle] = {}
@@ -33,6 +46,7 @@ _VECTORS: dict[tuple[int, str], np.ndarray] = {}
 _LOCK = threading.Lock()
 HISTORY = 10
 BOUGHT_LIMIT = 5000  # a shopper's most recent purchases that the exclude-bought rule reads from the database
+RECENT_LIMIT = 5000  # a shopper's most recent events that the exclude-recent rule reads from the database
 STOCK_COLUMN = "in_stock"
 STOCK_IN_LIST_MAX = 2000
 
@@ -124,15 +138,39 @@ def purchased_item_ids(*, catalog_id: int, shopper_external_id: str, settings: F
     return list(dict.fromkeys(rows))
 
 
+def recent_item_ids(*, catalog_id: int, shopper_external_id: str, settings: FusionSettings,
+                    now: dt.datetime | None = None) -> list[str]:
+    """Item ids the shopper had events with lately, per exclude-recent rule (its types, its last ``days`` days).
+
+    Empty when no such rule is set. One query for all such rules (their windows OR-ed), newest first.
+    """
+    rules = [r for r in settings.rules if isinstance(r, ExcludeRecent)]
+    if not rules:
+        return []
+    now = now or timezone.now()
+    window = Q()
+    for rule in rules:
+        window |= Q(type__in=list(rule.types), timestamp__gte=now - dt.timedelta(days=rule.days))
+    rows = (Event.objects.filter(window, catalog_id=catalog_id, shopper__external_id=shopper_external_id,
+                                 product__isnull=False)
+            .order_by("-timestamp").values_list("product__external_id", flat=True)[:RECENT_LIMIT])
+    return list(dict.fromkeys(rows))
+
+
+def _cols(bundle: Bundle, ids: list[str] | None) -> frozenset[int]:
+    cols = bundle.items.index(ids or [])
+    return frozenset(cols[cols >= 0].tolist())
+
+
 def _fallback(bundle: Bundle, settings: FusionSettings, k: int, *, products: pd.DataFrame | None = None,
-              bought: list[str] | None = None) -> list[Explanation]:
+              bought: list[str] | None = None, recent: list[str] | None = None,
+              context: str = "") -> list[Explanation]:
     if settings.fallback == Fallback.NONE:
         return []
     popularity = np.asarray(bundle.seen.sum(axis=0)).ravel().astype(np.float64)
     order = np.argsort(-popularity, kind="stable")[: max(settings.pool_size, k)]
-    cols = bundle.items.index(bought or [])
     ctx = RuleContext(products=bundle.products if products is None else products, items=bundle.items,
-                      bought=frozenset(cols[cols >= 0].tolist()))
+                      bought=_cols(bundle, bought), recent=_cols(bundle, recent), context=context)
     ranked = apply_rules(order, popularity[order], list(settings.rules), ctx, k=k)
     return [Explanation(item=int(i), score=float(s), contributions=(), rules=tuple(n),
                         extra={"item_id": bundle.items.ids[int(i)]})
@@ -140,20 +178,26 @@ def _fallback(bundle: Bundle, settings: FusionSettings, k: int, *, products: pd.
 
 
 def recommend(*, version: ModelVersion, bundle: Bundle, shopper_external_id: str | None,
-              settings: FusionSettings, k: int = 20) -> tuple[list[Explanation], bool]:
+              settings: FusionSettings, k: int = 20, context: str = "") -> tuple[list[Explanation], bool]:
     """(explanations best first, whether the fallback was used) — the path preview and API share.
 
-    Rules act on current stock and on purchases made after training (see the module doc).
+    Rules act on current stock, on purchases made after training and on the shopper's recent
+    events (see the module doc); ``context`` is the page shown, for pins limited to one.
     """
     products = current_products(catalog_id=version.catalog_id, bundle=bundle, settings=settings)
-    bought = (purchased_item_ids(catalog_id=version.catalog_id, shopper_external_id=shopper_external_id,
-                                 settings=settings) if shopper_external_id is not None else [])
+    bought: list[str] = []
+    recent: list[str] = []
+    if shopper_external_id is not None:
+        bought = purchased_item_ids(catalog_id=version.catalog_id, shopper_external_id=shopper_external_id,
+                                    settings=settings)
+        recent = recent_item_ids(catalog_id=version.catalog_id, shopper_external_id=shopper_external_id,
+                                 settings=settings)
     if shopper_external_id is None or shopper_external_id not in bundle.users:
-        return _fallback(bundle, settings, k, products=products, bought=bought), True
+        return _fallback(bundle, settings, k, products=products, bought=bought, recent=recent, context=context), True
     vectors = _item_vectors(version, bundle) if settings.diversity is not None else None
     recs = bundle.recommend(shopper_external_id, k, rules=settings.rules, fusion=settings.fusion,
                             mmr_lambda=settings.diversity, item_vectors=vectors, candidates=settings.pool_size,
-                            extra_seen=bought, products=products)
+                            extra_seen=bought, products=products, recent=recent, context=context)
     return recs, False
 
 
@@ -209,10 +253,11 @@ def _check_columns(settings: FusionSettings, columns: list[str]) -> None:
 
 
 def preview_for_shopper(*, catalog: Catalog, shopper_external_id: str | None,
-                        config: FusionConfig | Mapping[str, Any], k: int = 20) -> dict[str, Any]:
-    """The shopper's recent history and top-``k`` under ``config`` (a saved config or an unsaved settings dict).
+                        config: FusionConfig | Mapping[str, Any], k: int = 20, context: str = "") -> dict[str, Any]:
+    """The shopper's recent history and top-``k`` under ``config`` (a saved config or an unsaved settings dict),
+    as shown on the page ``context`` (e.g. "category:Home > Kitchen"; empty: no particular page).
 
-    Returns ``{"shopper", "new_shopper", "version", "history": [...], "items": [{rank, item_id, title, price,
+    Returns ``{"shopper", "new_shopper", "version", "context", "history": [...], "items": [{rank, item_id, title, price,
     image_url, score, contributions: [{signal, normalized, weight, value}], rules, reason}]}``.
     Raises :class:`FusionConfigError` for invalid settings and :class:`ServingError` with nothing to serve.
     """
@@ -221,8 +266,10 @@ def preview_for_shopper(*, catalog: Catalog, shopper_external_id: str | None,
     settings = parse_settings(raw, signals=list(bundle.models))
     _check_columns(settings, list(dict.fromkeys([*bundle.products.columns, STOCK_COLUMN])))
     sid = shopper_external_id or None
-    recs, fallback = recommend(version=version, bundle=bundle, shopper_external_id=sid, settings=settings, k=k)
-    return {"shopper": sid, "new_shopper": fallback, "version": version.number,
+    context = context.strip()
+    recs, fallback = recommend(version=version, bundle=bundle, shopper_external_id=sid, settings=settings, k=k,
+                               context=context)
+    return {"shopper": sid, "new_shopper": fallback, "version": version.number, "context": context,
             "history": _history(catalog, sid), "items": _items(catalog, recs)}
 
 
@@ -234,10 +281,12 @@ def mark_changes(saved: list[dict[str, Any]], edited: list[dict[str, Any]]) -> l
 
 
 def preview_compare(*, catalog: Catalog, shopper_external_id: str | None, saved: FusionConfig | Mapping[str, Any],
-                    edited: Mapping[str, Any], k: int = 20) -> dict[str, Any]:
-    """Both lists for one shopper: ``{"saved": preview, "edited": preview with "change" per item}``."""
-    a = preview_for_shopper(catalog=catalog, shopper_external_id=shopper_external_id, config=saved, k=k)
-    b = preview_for_shopper(catalog=catalog, shopper_external_id=shopper_external_id, config=edited, k=k)
+                    edited: Mapping[str, Any], k: int = 20, context: str = "") -> dict[str, Any]:
+    """Both lists for one shopper on one page: ``{"saved": preview, "edited": preview with "change" per item}``."""
+    a = preview_for_shopper(catalog=catalog, shopper_external_id=shopper_external_id, config=saved, k=k,
+                            context=context)
+    b = preview_for_shopper(catalog=catalog, shopper_external_id=shopper_external_id, config=edited, k=k,
+                            context=context)
     b["items"] = mark_changes(a["items"], b["items"])
     return {"saved": a, "edited": b}
 

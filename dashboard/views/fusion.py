@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -14,7 +15,6 @@ from django.views.decorators.http import require_GET, require_POST
 from dashboard import roles
 from dashboard.models import AutoTuneRun, Catalog, Fallback, FusionConfig
 from dashboard.selectors.fusion import (
-    RULE_KINDS,
     editor_signals,
     fusion_config_default,
     fusion_config_list,
@@ -32,6 +32,7 @@ from dashboard.services.autotune import (
     proposal_rows,
 )
 from dashboard.services.fusion import (
+    RULE_CHOICES,
     FusionConfigError,
     config_settings,
     fusion_config_create,
@@ -41,7 +42,9 @@ from dashboard.services.serving import ServingError, preview_compare, random_act
 from dashboard.views.common import catalog_or_404
 from mlcore.fusion import NORMALIZATIONS
 
-RULE_FIELDS = ("column", "value", "factor", "item_id", "position", "low", "high", "include", "exclude")
+RULE_FIELDS = ("column", "value", "factor", "item_id", "position", "context", "low", "high", "include", "exclude",
+               "days", "types")
+
 
 def _num(raw: str, cast: Any) -> Any:
     raw = raw.strip()
@@ -53,32 +56,53 @@ def _num(raw: str, cast: Any) -> Any:
         raise FusionConfigError(_("“%(value)s” is not a number") % {"value": raw}) from None
 
 
+def _split(raw: str) -> list[str]:
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
 def _rules_from_post(post: Any) -> list[dict[str, Any]]:
     cols = {f: post.getlist(f"rule_{f}") for f in RULE_FIELDS}
     out: list[dict[str, Any]] = []
     for i, kind in enumerate(post.getlist("rule_kind")):
-        def get(f: str, i: int = i) -> str:
-            return str(cols[f][i]) if i < len(cols[f]) else ""
         if not kind:
             continue
-        rule: dict[str, Any] = {"kind": kind}
-        if kind == "category":
-            rule["include"] = [p.strip() for p in get("include").split(",") if p.strip()]
-            rule["exclude"] = [p.strip() for p in get("exclude").split(",") if p.strip()]
-        elif kind == "price_range":
-            rule["low"], rule["high"] = _num(get("low"), float), _num(get("high"), float)
-        elif kind in ("boost", "bury"):
-            rule.update(column=get("column").strip(), value=get("value").strip())
-            factor = _num(get("factor"), float)
-            if factor is not None:
-                rule["factor"] = factor
-        elif kind == "pin":
-            rule["item_id"] = get("item_id").strip()
-            position = _num(get("position"), int)
-            if position is not None:
-                rule["position"] = position
-        out.append(rule)
+
+        def get(f: str, i: int = i) -> str:
+            return str(cols[f][i]) if i < len(cols[f]) else ""
+        try:
+            out.append(_rule_from_row(kind, get))
+        except FusionConfigError as exc:  # numbered as the services number rules: rows with a kind
+            raise FusionConfigError(f"rule {len(out) + 1} ({kind}): {exc}") from None
     return out
+
+
+def _rule_from_row(kind: str, get: Callable[[str], str]) -> dict[str, Any]:
+    """One editor row (``get(field)`` reads its inputs) as a rule dict; empty optional fields keep their defaults."""
+    rule: dict[str, Any] = {"kind": kind}
+    if kind == "category":
+        rule["include"] = _split(get("include"))
+        rule["exclude"] = _split(get("exclude"))
+    elif kind == "price_range":
+        rule["low"], rule["high"] = _num(get("low"), float), _num(get("high"), float)
+    elif kind in ("boost", "bury"):
+        rule.update(column=get("column").strip(), value=get("value").strip())
+        factor = _num(get("factor"), float)
+        if factor is not None:
+            rule["factor"] = factor
+    elif kind == "pin":
+        rule["item_id"] = get("item_id").strip()
+        position = _num(get("position"), int)
+        if position is not None:
+            rule["position"] = position
+        if get("context").strip():
+            rule["context"] = " ".join(get("context").split())
+    elif kind == "exclude_recent":
+        days = _num(get("days"), int)
+        if days is not None:
+            rule["days"] = days
+        if _split(get("types")):
+            rule["types"] = _split(get("types"))
+    return rule
 
 
 def settings_from_post(post: Any, signals: list[str]) -> dict[str, Any]:
@@ -100,7 +124,7 @@ def _form_context(request: HttpRequest, cat: Catalog, values: dict[str, Any],
                   config: FusionConfig | None) -> dict[str, Any]:
     return {"catalog": cat, "config": config, "values": values,
             "signals": editor_signals(catalog=cat, weights=values.get("weights")),
-            "normalizations": NORMALIZATIONS, "fallbacks": Fallback.choices, "rule_kinds": RULE_KINDS,
+            "normalizations": NORMALIZATIONS, "fallbacks": Fallback.choices, "rule_kinds": RULE_CHOICES,
             "rules": values.get("rules") or [], "version": active_version(catalog=cat),
             "revisions": fusion_revisions(config=config) if config else [],
             "can_edit": roles.can_edit(request.user), **_autotune_context(config)}
@@ -169,7 +193,8 @@ def _edit_post(request: HttpRequest, cat: Catalog, config: FusionConfig) -> Http
 @require_POST
 @roles.viewer_required
 def fusion_preview_json(request: HttpRequest, catalog: str) -> JsonResponse:
-    """Preview the form's unsaved settings beside the saved config (``config`` pk) or the default one."""
+    """Preview the form's unsaved settings beside the saved config (``config`` pk) or the default one,
+    for the ``shopper`` on the page ``context`` (e.g. "category:Home > Kitchen"; both optional)."""
     cat = catalog_or_404(catalog)
     signals = [s["name"] for s in editor_signals(catalog=cat)]
     config_pk = request.POST.get("config")
@@ -179,7 +204,7 @@ def fusion_preview_json(request: HttpRequest, catalog: str) -> JsonResponse:
     try:
         edited = settings_from_post(request.POST, signals)
         out = preview_compare(catalog=cat, shopper_external_id=shopper, saved=saved or edited, edited=edited,
-                              k=min(int(request.POST.get("k") or 20), 100))
+                              k=min(int(request.POST.get("k") or 20), 100), context=request.POST.get("context", ""))
     except (FusionConfigError, ServingError, ValueError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse(json.loads(json.dumps(out, default=str)))

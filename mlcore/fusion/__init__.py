@@ -3,10 +3,13 @@ from mlcore.fusion.diversity import hashed_text_vectors, mmr
 from mlcore.fusion.fuse import Contribution, Explanation, FusionConfig, explain, fuse, with_rules
 from mlcore.fusion.normalize import NORMALIZATIONS, Normalization, normalize
 from mlcore.fusion.rules import (
+    RECENT_EVENT_TYPES,
+    RULE_TYPES,
     Boost,
     Bury,
     CategoryFilter,
     ExcludeBought,
+    ExcludeRecent,
     InStock,
     Pin,
     PriceRange,
@@ -16,17 +19,21 @@ from mlcore.fusion.rules import (
     apply_rules,
     rule_from_dict,
     rule_to_dict,
+    same_context,
     truthy,
 )
 from mlcore.fusion.tune import TuneConfig, TuneResult, tune_weights
 
 __all__ = [
     "NORMALIZATIONS",
+    "RECENT_EVENT_TYPES",
+    "RULE_TYPES",
     "Boost",
     "Bury",
     "CategoryFilter",
     "Contribution",
     "ExcludeBought",
+    "ExcludeRecent",
     "Explanation",
     "FusionConfig",
     "InStock",
@@ -46,6 +53,7 @@ __all__ = [
     "normalize",
     "rule_from_dict",
     "rule_to_dict",
+    "same_context",
     "truthy",
     "tune_weights",
     "with_rules",

@@ -6,7 +6,10 @@ Order of application: every filter first (so nothing filtered can come back,
 not even through a pin), then boosts and buries (scores multiplied, list
 re-sorted), then the cut to ``k``, then pins at their exact 1-based positions.
 Product attributes come from the dataset's ``products`` frame, one row per item
-column.
+column; what the shopper did comes from the :class:`RuleContext` the caller fills
+(``bought`` for :class:`ExcludeBought`, ``recent`` for :class:`ExcludeRecent`), and
+so does the page the list is shown on (``context``, which a :class:`Pin` may be
+limited to, e.g. ``"category:Home > Kitchen"``).
 """
 from __future__ import annotations
 
@@ -20,6 +23,14 @@ import pandas as pd
 from mlcore.data import IdMap
 
 TRUE_STRINGS = {"1", "true", "yes", "y", "t", "in stock", "instock", "available"}
+# Event types that count as "recently shown" for ExcludeRecent. Impressions are not logged yet;
+# "impression" joins this list once the storefront API records them.
+RECENT_EVENT_TYPES = ("view", "click", "add_to_cart", "purchase")
+
+
+def same_context(a: str, b: str) -> bool:
+    """Whether two page contexts are one, ignoring case and spaces: "category:home>kitchen" = "Category: Home > Kitchen"."""
+    return "".join(a.split()).casefold() == "".join(b.split()).casefold()
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,28 @@ class ExcludeBought:
 
 
 @dataclass(frozen=True)
+class ExcludeRecent:
+    """Drop items the shopper had events of ``types`` with in the last ``days`` days (the context's ``recent``).
+
+    The caller reads those events (the window and types are this rule's) into ``RuleContext.recent``.
+    Only views and clicks are "shown" today; impressions will count once the storefront API logs them.
+    """
+
+    days: int = 7
+    types: tuple[str, ...] = ("view", "click")
+    kind = "exclude_recent"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.days, bool) or not isinstance(self.days, int) or self.days < 1:
+            raise ValueError(f"days must be a whole number of days, 1 or more, got {self.days!r}")
+        if isinstance(self.types, str) or not self.types:
+            raise ValueError(f"types: give at least one event type from {', '.join(RECENT_EVENT_TYPES)}")
+        unknown = [t for t in self.types if t not in RECENT_EVENT_TYPES]
+        if unknown:
+            raise ValueError(f"types: unknown event type {unknown[0]!r}; use {', '.join(RECENT_EVENT_TYPES)}")
+
+
+@dataclass(frozen=True)
 class Boost:
     """Multiply the score of items whose ``column`` equals ``value`` by ``factor`` (> 1)."""
 
@@ -90,30 +123,46 @@ class Bury:
 
 @dataclass(frozen=True)
 class Pin:
-    """Put ``item_id`` at 1-based ``position`` (or last, if the list is shorter)."""
+    """Put ``item_id`` at 1-based ``position`` (or last, if the list is shorter).
+
+    ``context`` empty: everywhere; else only where ``RuleContext.context`` is the same (see :func:`same_context`).
+    """
 
     item_id: str
     position: int
+    context: str = ""
     kind = "pin"
 
     def __post_init__(self) -> None:
         if self.position < 1:
             raise ValueError(f"pin position is 1-based, got {self.position}")
+        if not isinstance(self.context, str):
+            raise ValueError(f"pin context must be text such as 'category:Home > Kitchen', got {self.context!r}")
+
+    def applies(self, context: str) -> bool:
+        return not self.context.strip() or same_context(self.context, context)
+
+    def overlaps(self, other: Pin) -> bool:
+        """Whether both pins can apply on one page (so they must not share a position)."""
+        return not self.context.strip() or not other.context.strip() or same_context(self.context, other.context)
 
 
-Rule = InStock | CategoryFilter | PriceRange | ExcludeBought | Boost | Bury | Pin
-RULE_TYPES: dict[str, type] = {
-    cls.kind: cls for cls in (InStock, CategoryFilter, PriceRange, ExcludeBought, Boost, Bury, Pin)
-}
+Filter = InStock | CategoryFilter | PriceRange | ExcludeBought | ExcludeRecent
+FILTERS = (InStock, CategoryFilter, PriceRange, ExcludeBought, ExcludeRecent)
+Rule = InStock | CategoryFilter | PriceRange | ExcludeBought | ExcludeRecent | Boost | Bury | Pin
+RULE_TYPES: dict[str, type] = {cls.kind: cls for cls in (*FILTERS, Boost, Bury, Pin)}
 
 
 @dataclass(frozen=True)
 class RuleContext:
-    """What rules need: product attributes (row i = item column i), the id map, and the shopper's purchases."""
+    """What rules need: product attributes (row i = item column i), the id map, the shopper's purchases
+    (``bought``) and recently seen items (``recent``), as item columns, and the page shown (``context``)."""
 
     products: pd.DataFrame
     items: IdMap
     bought: frozenset[int] = field(default_factory=frozenset)
+    recent: frozenset[int] = field(default_factory=frozenset)
+    context: str = ""
 
 
 @dataclass(frozen=True)
@@ -131,8 +180,8 @@ def rule_from_dict(data: Mapping[str, Any]) -> Rule:
     kind = fields.pop("kind", None)
     if kind not in RULE_TYPES:
         raise ValueError(f"unknown rule kind {kind!r}; use one of {', '.join(RULE_TYPES)}")
-    for key in ("include", "exclude"):
-        if key in fields:
+    for key in ("include", "exclude", "types"):
+        if key in fields and isinstance(fields[key], list | tuple):
             fields[key] = tuple(fields[key])
     try:
         return RULE_TYPES[kind](**fields)  # type: ignore[no-any-return]
@@ -141,8 +190,11 @@ def rule_from_dict(data: Mapping[str, Any]) -> Rule:
 
 
 def rule_to_dict(rule: Rule) -> dict[str, Any]:
+    """The stored form (tuples as lists); a pin for every page has no ``context`` key, as before contexts."""
     out: dict[str, Any] = {"kind": rule.kind}
     out.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in rule.__dict__.items()})
+    if isinstance(rule, Pin) and not rule.context.strip():
+        out.pop("context")
     return out
 
 
@@ -169,6 +221,10 @@ def _under(paths: pd.Series, prefixes: Iterable[str]) -> np.ndarray:
     return hit
 
 
+def _not_in(items: np.ndarray, cols: frozenset[int]) -> np.ndarray:
+    return ~np.isin(items, np.fromiter(cols, dtype=np.int64, count=len(cols)))
+
+
 def _keep_mask(rule: Rule, items: np.ndarray, ctx: RuleContext) -> np.ndarray:
     rows = ctx.products.iloc[items]
     if isinstance(rule, InStock):
@@ -186,7 +242,9 @@ def _keep_mask(rule: Rule, items: np.ndarray, ctx: RuleContext) -> np.ndarray:
             keep &= price <= rule.high
         return keep
     if isinstance(rule, ExcludeBought):
-        return ~np.isin(items, np.fromiter(ctx.bought, dtype=np.int64, count=len(ctx.bought)))
+        return _not_in(items, ctx.bought)
+    if isinstance(rule, ExcludeRecent):
+        return _not_in(items, ctx.recent)
     raise TypeError(f"{rule!r} is not a filter")
 
 
@@ -199,25 +257,29 @@ def _label(rule: Rule) -> str:
     if isinstance(rule, Boost | Bury):
         return f"{rule.kind} {rule.column}={rule.value} ×{rule.factor:g}"
     if isinstance(rule, Pin):
-        return f"pinned at {rule.position}"
+        return f"pinned at {rule.position}" + (f" for {rule.context.strip()}" if rule.context.strip() else "")
     return rule.kind
 
 
 def apply_rules(
     items: np.ndarray, scores: np.ndarray, rules: Iterable[Rule], ctx: RuleContext, k: int | None = None
 ) -> Ranked:
-    """Apply ``rules`` to a ranked list (``items`` best first, ``scores`` aligned); return at most ``k`` items."""
+    """Apply ``rules`` to a ranked list (``items`` best first, ``scores`` aligned); return at most ``k`` items.
+
+    Pins limited to another page context than ``ctx.context`` are ignored. When one item has
+    several pins that apply, the one for this context wins over an everywhere pin, then the higher one.
+    """
     rules = list(rules)
     items = np.asarray(items, dtype=np.int64)
     scores = np.asarray(scores, dtype=np.float64).copy()
-    pins = sorted((r for r in rules if isinstance(r, Pin)), key=lambda r: r.position)
+    pins = sorted((r for r in rules if isinstance(r, Pin) and r.applies(ctx.context)), key=lambda r: r.position)
     positions = [p.position for p in pins]
     if len(set(positions)) != len(positions):
         raise ValueError(f"two pins share a position: {positions}")
-    for rule in rules:
-        if isinstance(rule, InStock | CategoryFilter | PriceRange | ExcludeBought):
-            keep = _keep_mask(rule, items, ctx)
-            items, scores = items[keep], scores[keep]
+    filters: list[Filter] = [r for r in rules if isinstance(r, FILTERS)]
+    for kept in filters:
+        keep = _keep_mask(kept, items, ctx)
+        items, scores = items[keep], scores[keep]
     notes: dict[int, list[str]] = {}
     for rule in rules:
         if isinstance(rule, Boost | Bury):
@@ -231,17 +293,16 @@ def apply_rules(
     items, scores = items[order], scores[order]
 
     pin_items = []
-    for pin in pins:
+    placed: set[int] = set()
+    for pin in sorted(pins, key=lambda r: (not r.context.strip(), r.position)):
         if pin.item_id not in ctx.items:
             continue  # an unknown pin (item deleted) is skipped, not an error at serving time
         col = ctx.items.index_of(pin.item_id)
         # a pinned item must pass every filter too: filters never leak
-        if all(
-            _keep_mask(r, np.array([col]), ctx)[0]
-            for r in rules
-            if isinstance(r, InStock | CategoryFilter | PriceRange | ExcludeBought)
-        ):
+        if col not in placed and all(_keep_mask(r, np.array([col]), ctx)[0] for r in filters):
             pin_items.append((pin, col))
+            placed.add(col)
+    pin_items.sort(key=lambda pc: pc[0].position)
     pinned_cols = {col for _, col in pin_items}
     rest = ~np.isin(items, list(pinned_cols)) if pinned_cols else np.ones(len(items), dtype=bool)
     items, scores = items[rest], scores[rest]

@@ -159,6 +159,8 @@ class Bundle:
         candidates: int = 200,
         extra_seen: Iterable[object] = (),
         products: pd.DataFrame | None = None,
+        recent: Iterable[object] = (),
+        context: str = "",
     ) -> list[Explanation]:
         """Top-k for one shopper, each with its explanation (contributions, rules, graph path).
 
@@ -167,7 +169,9 @@ class Bundle:
         ``extra_seen``: item ids the shopper has beyond the bundle's ``seen`` (events after its
         training data); they count for ``exclude_seen`` and the exclude-bought rule, unknown ids are
         ignored. ``products``: attributes to apply rules on instead of the bundle's (current stock,
-        prices), one row per item in ``items`` order.
+        prices), one row per item in ``items`` order. ``recent``: item ids the shopper saw lately, for the
+        exclude-recent rule (unknown ids ignored). ``context``: the page shown (e.g. "category:Home > Kitchen"),
+        for pins limited to one.
         """
         f = fusion or self.fusion
         u = self.user_index(user_id)
@@ -182,7 +186,9 @@ class Bundle:
         order = np.argsort(-fused, kind="stable")
         order = order[np.isfinite(fused[order])][: max(candidates, k)]
         table = self.products if products is None else products
-        ctx = RuleContext(products=table, items=self.items, bought=frozenset(bought.tolist()))
+        seen_lately = self.items.index(list(recent))
+        ctx = RuleContext(products=table, items=self.items, bought=frozenset(bought.tolist()),
+                          recent=frozenset(seen_lately[seen_lately >= 0].tolist()), context=context)
         ranked = apply_rules(order, fused[order], list(rules), ctx, k=None if mmr_lambda is not None else k)
         chosen, notes = ranked.items, dict(zip(ranked.items.tolist(), ranked.notes, strict=True))
         if mmr_lambda is not None and item_vectors is not None and len(chosen):

@@ -1,5 +1,7 @@
-// The fusion editor: any change to the form (sliders, selects, rules, shopper) posts the unsaved
-// settings to the preview JSON endpoint and redraws both lists, rank changes and contribution bars.
+// The fusion editor: any change to the form (sliders, selects, rules, shopper, page context) posts the
+// unsaved settings to the preview JSON endpoint and redraws both lists, rank changes and contribution bars.
+// Each rule row shows only the inputs of its kind (data-kinds); hidden inputs are still posted, empty,
+// so the rows' lists stay aligned.
 (function () {
   "use strict";
   var form = document.getElementById("fusion-form");
@@ -88,6 +90,15 @@
       });
   }
   function soon() { clearTimeout(timer); timer = setTimeout(refresh, 150); }
+  function syncRow(row) {
+    var kind = row.querySelector("select[name=rule_kind]").value;
+    Array.prototype.forEach.call(row.querySelectorAll("input[data-kinds]"), function (input) {
+      input.hidden = input.dataset.kinds.split(" ").indexOf(kind) < 0;
+    });
+  }
+  function syncRows() {
+    Array.prototype.forEach.call(document.querySelectorAll("#rules .rule-row"), syncRow);
+  }
 
   form.addEventListener("input", function (ev) {
     var t = ev.target;
@@ -96,11 +107,16 @@
     }
     soon();
   });
-  form.addEventListener("change", soon);
+  form.addEventListener("change", function (ev) {
+    if (ev.target.name === "rule_kind") syncRow(ev.target.closest(".rule-row"));
+    soon();
+  });
   document.getElementById("preview-shopper").addEventListener("input", soon);
+  document.getElementById("preview-context").addEventListener("input", soon);
   document.getElementById("add-rule").addEventListener("click", function () {
     var tpl = document.getElementById("rule-template");
     document.getElementById("rules").appendChild(tpl.content.cloneNode(true));
+    syncRows();
   });
   document.getElementById("rules").addEventListener("click", function (ev) {
     if (ev.target.classList.contains("remove-rule")) { ev.target.parentNode.remove(); soon(); }
@@ -115,5 +131,6 @@
     document.getElementById("preview-shopper").value = "";
     refresh();
   });
+  syncRows();
   refresh();
 })();
