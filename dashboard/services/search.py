@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from dashboard.models import Catalog, Event, EventType, FusionConfig, Product, SearchFusion, SearchMode, SearchSettings
 from dashboard.services.fusion import FusionConfigError, config_settings, parse_settings
 from dashboard.services.search_index import LoadedIndex, SearchUnavailable, active_index
+from dashboard.services.serving import purchased_item_ids, recent_item_ids
 from mlcore.fusion import InStock, Rule
 from mlcore.search.engine import SearchConfig, SearchEngine
 
@@ -224,10 +225,11 @@ def _query(text: str) -> str:
 
 
 def search(*, catalog: Catalog, query: str, k: int = 10, settings: SearchSettings | Mapping[str, Any] | None = None,
-           shopper: str | None = None, profile_weight: float | None = None) -> dict[str, Any]:
+           shopper: str | None = None, profile_weight: float | None = None, context: str = "") -> dict[str, Any]:
     """Run ``query`` with ``settings`` (saved, an unsaved dict, or None: the default) on the active index.
 
-    ``profile_weight`` overrides the settings' weight when given. Returns ``{"version", "settings",
+    ``profile_weight`` overrides the settings' weight when given. The rules see the shopper's purchases and
+    recent events from the database (exclude-bought / exclude-recent) and ``context`` (pins limited to a page). Returns ``{"version", "settings",
     "query" (the parsed query), "suggestion", "shopper", "took_ms", "hits": [{rank, item_id, product_pk,
     title, price, currency, image_url, category, score, signals, reasons}]}``. Raises
     :class:`SearchInputError` for bad input and :class:`SearchUnavailable` when there is no index.
@@ -241,13 +243,15 @@ def search(*, catalog: Catalog, query: str, k: int = 10, settings: SearchSetting
         {"profile_weight": profile_weight}, "profile_weight", 0.0, 0.0, MAX_WEIGHT)
     version, loaded = active_index(catalog)
     rules = _rules(catalog, values["fusion_config"])
+    bought = purchased_item_ids(catalog_id=catalog.pk, shopper_external_id=shopper, rules=rules) if shopper else []
+    recent = recent_item_ids(catalog_id=catalog.pk, shopper_external_id=shopper, rules=rules) if shopper else []
     with loaded.lock:
         engine = _engine_for(loaded, engine_config(loaded.engine.config, values), catalog, rules)
         profile, history = (shopper_profile(catalog=catalog, shopper_external_id=shopper, engine=engine)
                             if shopper else (None, 0))
         started = time.perf_counter()
         result = engine.search(text, k=k, user_profile=profile, profile_weight=weight if profile is not None else 0.0,
-                               rules=rules)
+                               rules=rules, bought=bought, recent=recent, context=context)
         took = (time.perf_counter() - started) * 1000
     return {
         "version": version.number, "took_ms": round(took, 1), "query": result.query.to_dict(),
@@ -278,11 +282,13 @@ def _hits(catalog: Catalog, hits: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def search_compare(*, catalog: Catalog, query: str, a: SearchSettings, b: SearchSettings, k: int = 10,
-                   shopper: str | None = None, profile_weight: float | None = None) -> dict[str, Any]:
+                   shopper: str | None = None, profile_weight: float | None = None, context: str = "") -> dict[str, Any]:
     """Both settings on one query: ``{"a": result, "b": result}``; B's hits carry ``change`` versus A
     ("new", or places moved up (> 0) / down (< 0))."""
-    ra = search(catalog=catalog, query=query, k=k, settings=a, shopper=shopper, profile_weight=profile_weight)
-    rb = search(catalog=catalog, query=query, k=k, settings=b, shopper=shopper, profile_weight=profile_weight)
+    ra = search(catalog=catalog, query=query, k=k, settings=a, shopper=shopper, profile_weight=profile_weight,
+                context=context)
+    rb = search(catalog=catalog, query=query, k=k, settings=b, shopper=shopper, profile_weight=profile_weight,
+                context=context)
     before = {h["item_id"]: h["rank"] for h in ra["hits"]}
     for h in rb["hits"]:
         h["change"] = "new" if h["item_id"] not in before else before[h["item_id"]] - h["rank"]

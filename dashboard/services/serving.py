@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,7 @@ from mlcore.fusion import (
     ExcludeBought,
     ExcludeRecent,
     Explanation,
+    Rule,
     RuleContext,
     apply_rules,
     hashed_text_vectors,
@@ -124,13 +125,13 @@ def current_products(*, catalog_id: int, bundle: Bundle, settings: FusionSetting
     return products.assign(**{STOCK_COLUMN: now})
 
 
-def purchased_item_ids(*, catalog_id: int, shopper_external_id: str, settings: FusionSettings) -> list[str]:
+def purchased_item_ids(*, catalog_id: int, shopper_external_id: str, rules: Sequence[Rule]) -> list[str]:
     """Item ids the shopper bought, from the database (empty when no exclude-bought rule needs them).
 
     The bundle's ``seen`` ends at its training window, so the database is the full record;
     items that are in ``seen`` already change nothing.
     """
-    if not any(isinstance(r, ExcludeBought) for r in settings.rules):
+    if not any(isinstance(r, ExcludeBought) for r in rules):
         return []
     rows = (Event.objects.filter(catalog_id=catalog_id, shopper__external_id=shopper_external_id,
                                  type=EventType.PURCHASE, product__isnull=False)
@@ -138,18 +139,18 @@ def purchased_item_ids(*, catalog_id: int, shopper_external_id: str, settings: F
     return list(dict.fromkeys(rows))
 
 
-def recent_item_ids(*, catalog_id: int, shopper_external_id: str, settings: FusionSettings,
+def recent_item_ids(*, catalog_id: int, shopper_external_id: str, rules: Sequence[Rule],
                     now: dt.datetime | None = None) -> list[str]:
     """Item ids the shopper had events with lately, per exclude-recent rule (its types, its last ``days`` days).
 
     Empty when no such rule is set. One query for all such rules (their windows OR-ed), newest first.
     """
-    rules = [r for r in settings.rules if isinstance(r, ExcludeRecent)]
-    if not rules:
+    recent_rules = [r for r in rules if isinstance(r, ExcludeRecent)]
+    if not recent_rules:
         return []
     now = now or timezone.now()
     window = Q()
-    for rule in rules:
+    for rule in recent_rules:
         window |= Q(type__in=list(rule.types), timestamp__gte=now - dt.timedelta(days=rule.days))
     rows = (Event.objects.filter(window, catalog_id=catalog_id, shopper__external_id=shopper_external_id,
                                  product__isnull=False)
@@ -189,9 +190,9 @@ def recommend(*, version: ModelVersion, bundle: Bundle, shopper_external_id: str
     recent: list[str] = []
     if shopper_external_id is not None:
         bought = purchased_item_ids(catalog_id=version.catalog_id, shopper_external_id=shopper_external_id,
-                                    settings=settings)
+                                    rules=settings.rules)
         recent = recent_item_ids(catalog_id=version.catalog_id, shopper_external_id=shopper_external_id,
-                                 settings=settings)
+                                 rules=settings.rules)
     if shopper_external_id is None or shopper_external_id not in bundle.users:
         return _fallback(bundle, settings, k, products=products, bought=bought, recent=recent, context=context), True
     vectors = _item_vectors(version, bundle) if settings.diversity is not None else None

@@ -63,7 +63,7 @@ def search_preview(request: HttpRequest, catalog: str) -> HttpResponse:
 @require_GET
 @roles.viewer_required
 def search_results_json(request: HttpRequest, catalog: str) -> JsonResponse:
-    """``?q=&a=<settings pk>&b=<settings pk>[&shopper=&profile_weight=&k=]`` → ``{"a": result, "b": result}``."""
+    """``?q=&a=<settings pk>&b=<settings pk>[&shopper=&profile_weight=&k=&context=]`` → ``{"a": result, "b": result}``."""
     cat = catalog_or_404(catalog)
     try:
         a = get_object_or_404(SearchSettings, catalog=cat, pk=int(request.GET.get("a") or 0))
@@ -71,7 +71,8 @@ def search_results_json(request: HttpRequest, catalog: str) -> JsonResponse:
         weight = request.GET.get("profile_weight", "").strip()
         out = search_compare(catalog=cat, query=request.GET.get("q", ""), a=a, b=b,
                              k=int(request.GET.get("k") or 10), shopper=request.GET.get("shopper", "").strip() or None,
-                             profile_weight=float(weight) if weight else None)
+                             profile_weight=float(weight) if weight else None,
+                             context=request.GET.get("context", "").strip()[:200])
     except (SearchInputError, SearchUnavailable) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     except ValueError:

@@ -217,9 +217,12 @@ class SearchEngine:
         return self._understand(text)[0]
 
     def search(self, text: str, k: int = 10, user_profile: np.ndarray | None = None, profile_weight: float = 0.0,
-               rules: Iterable[Rule] = ()) -> SearchResult:
+               rules: Iterable[Rule] = (), *, bought: Iterable[str] = (), recent: Iterable[str] = (),
+               context: str = "") -> SearchResult:
         """Top ``k`` products for ``text``. ``user_profile`` (384,) unit vector re-ranks by cosine with
-        ``profile_weight``; ``rules`` are the recommendation business rules (filters, boosts, pins)."""
+        ``profile_weight``; ``rules`` are the recommendation business rules (filters, boosts, pins), with
+        the shopper's ``bought`` / ``recent`` product ids for the exclude rules (unknown ids ignored) and
+        the page ``context`` for pins limited to one page."""
         assert self.lexical is not None, "call build() first"
         cfg = self.config
         q, qvec, probs = self._understand(text)
@@ -266,7 +269,14 @@ class SearchEngine:
         notes: tuple[tuple[str, ...], ...] = tuple(() for _ in rows)
         rules = list(rules)
         if rules:
-            ctx = RuleContext(products=self.products, items=IdMap(self.products["id"].tolist()))
+            items = IdMap(self.products["id"].tolist())
+
+            def known(ids: Iterable[str]) -> frozenset[int]:
+                cols = items.index([str(i) for i in ids])
+                return frozenset(cols[cols >= 0].tolist())
+
+            ctx = RuleContext(products=self.products, items=items, bought=known(bought), recent=known(recent),
+                              context=context)
             ranked = apply_rules(rows, scores, rules, ctx)
             rows, scores, notes = ranked.items, ranked.scores, ranked.notes
         signal_maps = {name: dict(zip(idx.tolist(), sc.tolist(), strict=True)) for name, (idx, sc) in lists.items()}

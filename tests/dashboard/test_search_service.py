@@ -99,6 +99,27 @@ def test_the_linked_fusion_configs_rules_filter_and_pin(catalog):
     assert "P004" in ids(search(catalog=catalog, query="kettle"))  # the default settings have no rules
 
 
+def test_search_rules_see_the_shoppers_purchases_recent_views_and_the_page_context(catalog):
+    trained(catalog)
+    config = fusion_config_create(catalog=catalog, name="Shopper rules", weights={"popularity": 1.0}, rules=[
+        {"kind": "exclude_bought"}, {"kind": "exclude_recent", "days": 7, "types": ["view"]},
+        {"kind": "pin", "item_id": "P019", "position": 1, "context": "search:kitchen"}])
+    settings = search_settings_save(catalog=catalog, values={"name": "Shopper", "mode": "hybrid+qu",
+                                                             "fusion_config": config.pk})
+    shopper = Shopper.objects.create(catalog=catalog, external_id="buyer")
+    now = dt.datetime.now(dt.UTC)
+    for pid, kind, days in (("P004", EventType.PURCHASE, 40), ("P000", EventType.VIEW, 2), ("P009", EventType.VIEW, 30)):
+        EventFactory(catalog=catalog, shopper=shopper, product=Product.objects.get(catalog=catalog, external_id=pid),
+                     type=kind, timestamp=now - dt.timedelta(days=days))
+    anyone = ids(search(catalog=catalog, query="kettle teapot mug", settings=settings, k=20))
+    assert {"P004", "P000", "P009"} <= set(anyone) and "P019" not in anyone[:1]
+    mine = ids(search(catalog=catalog, query="kettle teapot mug", settings=settings, k=20, shopper="buyer"))
+    assert "P004" not in mine and "P000" not in mine  # bought (before training) and viewed 2 days ago
+    assert "P009" in mine  # viewed 30 days ago: outside the 7-day window
+    pinned = search(catalog=catalog, query="kettle teapot mug", settings=settings, k=20, context="Search:Kitchen")
+    assert ids(pinned)[0] == "P019"
+
+
 def test_the_profile_weight_moves_a_shoppers_products_up(catalog):
     trained(catalog)
     plain = ids(search(catalog=catalog, query="kitchen", k=10))

@@ -83,9 +83,9 @@ def test_all_exclude_recent_rules_are_read_in_one_query(catalog, served):
     event(catalog, "U000", "P004", EventType.ADD_TO_CART, days_ago=9)
     settings = parse_settings({**BASE, "rules": [*recent(3), *recent(6, ["add_to_cart"])]})
     with CaptureQueriesContext(connection) as queries:
-        got = recent_item_ids(catalog_id=catalog.pk, shopper_external_id="U000", settings=settings)
+        got = recent_item_ids(catalog_id=catalog.pk, shopper_external_id="U000", rules=settings.rules)
     assert sorted(got) == ["P001", "P002"] and len(queries) == 1
-    assert recent_item_ids(catalog_id=catalog.pk, shopper_external_id="U000", settings=parse_settings(BASE)) == []
+    assert recent_item_ids(catalog_id=catalog.pk, shopper_external_id="U000", rules=parse_settings(BASE).rules) == []
 
 
 def test_the_preview_with_a_context_places_the_pinned_product_and_without_it_does_not(catalog, served):
