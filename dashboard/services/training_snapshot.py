@@ -13,6 +13,7 @@ Split kinds: ``temporal`` (test = the last ``test_days`` of events, validation t
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ from mlcore.training.runner import RunConfig, SignalSpec
 SPLIT_KINDS = ("temporal", "leave_last_out", "random")
 DEFAULT_SPLIT: dict[str, Any] = {"kind": "temporal", "test_days": 30, "validation_days": 30}
 PRODUCTS_FILE = "products.parquet"
+ATTRIBUTE_MIN_SHARE = 0.01  # attribute keys on fewer products stay out of the bundle (they link almost nothing)
+ATTRIBUTE_COLUMNS_MAX = 30
 EVENTS_FILE = "events.parquet"
 
 
@@ -113,6 +116,26 @@ def make_split(data: Dataset, spec: Mapping[str, Any]) -> Split:
     return random_split(data, spec["train"], spec["validation"], spec["test"], seed=spec["seed"])
 
 
+def attribute_columns(products: pd.DataFrame, *, min_share: float = ATTRIBUTE_MIN_SHARE,
+                      most: int = ATTRIBUTE_COLUMNS_MAX) -> pd.DataFrame:
+    """Replace the ``attributes`` dicts by one text column per common key (on at least ``min_share`` of the
+    products, the ``most`` commonest), so rules (boost/bury ``colour = red``) and the knowledge graph see
+    them. Lists become ``a|b``; a key that clashes with a core column is named ``attr_<key>``."""
+    attrs = products.pop("attributes")
+    counts: Counter[str] = Counter(k for a in attrs if isinstance(a, dict) for k in a)
+    keys = [k for k, n in counts.most_common(most) if n >= max(1, min_share * len(products))]
+    for key in keys:
+        def cell(a: Any, key: str = key) -> str | None:
+            v = a.get(key) if isinstance(a, dict) else None
+            if v is None or v == "":
+                return None
+            return "|".join(map(str, v)) if isinstance(v, list) else str(v)
+
+        name = key if key not in products.columns else f"attr_{key}"
+        products[name] = pd.Series([cell(a) for a in attrs], index=products.index, dtype="object")
+    return products
+
+
 def snapshot_write(*, catalog: Catalog, folder: Path) -> dict[str, int]:
     """Write the catalog's products and events to ``folder`` as Parquet, read in one snapshot.
 
@@ -128,9 +151,9 @@ def snapshot_write(*, catalog: Catalog, folder: Path) -> dict[str, int]:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         products = pd.DataFrame.from_records(
             catalog.products.order_by("pk").values_list(
-                "external_id", "title", "description", "category_path", "brand", "price", "in_stock"
+                "external_id", "title", "description", "category_path", "brand", "price", "in_stock", "attributes"
             ).iterator(chunk_size=20_000),
-            columns=["item_id", "title", "description", "category", "brand", "price", "in_stock"],
+            columns=["item_id", "title", "description", "category", "brand", "price", "in_stock", "attributes"],
         )
         events = pd.DataFrame.from_records(
             Event.objects.filter(catalog=catalog, product__isnull=False).order_by("timestamp", "pk").values_list(
@@ -139,6 +162,7 @@ def snapshot_write(*, catalog: Catalog, folder: Path) -> dict[str, int]:
             columns=["user_id", "item_id", "timestamp", "type", "quantity"],
         )
     products["price"] = pd.to_numeric(products["price"], errors="coerce").astype("float64")
+    products = attribute_columns(products)
     events["timestamp"] = pd.to_datetime(events["timestamp"], utc=True)
     products.to_parquet(folder / PRODUCTS_FILE, index=False)
     events.to_parquet(folder / EVENTS_FILE, index=False)

@@ -86,9 +86,10 @@ def _rule_from_row(kind: str, get: Callable[[str], str]) -> dict[str, Any]:
         rule["low"], rule["high"] = _num(get("low"), float), _num(get("high"), float)
     elif kind in ("boost", "bury"):
         rule.update(column=get("column").strip(), value=get("value").strip())
-        factor = _num(get("factor"), float)
-        if factor is not None:
-            rule["factor"] = factor
+        for key in ("factor", "low", "high"):  # low/high: a band (e.g. a price band) instead of a value
+            number = _num(get(key), float)
+            if number is not None:
+                rule[key] = number
     elif kind == "pin":
         rule["item_id"] = get("item_id").strip()
         position = _num(get("position"), int)

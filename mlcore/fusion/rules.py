@@ -93,32 +93,50 @@ class ExcludeRecent:
             raise ValueError(f"types: unknown event type {unknown[0]!r}; use {', '.join(RECENT_EVENT_TYPES)}")
 
 
+def _check_match(rule: Boost | Bury) -> None:
+    """A boost/bury matches a ``value`` (text equality) or a band ``low``..``high`` (numbers), not both."""
+    banded = rule.low is not None or rule.high is not None
+    if banded and str(rule.value).strip():
+        raise ValueError("give a value or a band (low/high), not both")
+    if not banded and not str(rule.value).strip():
+        raise ValueError(f"give the value of {rule.column!r} to match, or a band with low/high (e.g. a price band)")
+    if rule.low is not None and rule.high is not None and rule.low > rule.high:
+        raise ValueError(f"the band's low ({rule.low:g}) is above its high ({rule.high:g})")
+
+
 @dataclass(frozen=True)
 class Boost:
-    """Multiply the score of items whose ``column`` equals ``value`` by ``factor`` (> 1)."""
+    """Multiply by ``factor`` (> 1) the score of items whose ``column`` equals ``value`` (case ignored), or,
+    with ``low``/``high``, whose ``column`` is a number inside that band (a price band: column "price")."""
 
     column: str
-    value: str
+    value: str = ""
     factor: float = 1.5
+    low: float | None = None
+    high: float | None = None
     kind = "boost"
 
     def __post_init__(self) -> None:
         if not self.factor > 1:
             raise ValueError(f"boost factor must be > 1, got {self.factor} (use bury to push items down)")
+        _check_match(self)
 
 
 @dataclass(frozen=True)
 class Bury:
-    """Multiply the score of matching items by ``factor`` (between 0 and 1)."""
+    """Multiply the score of matching items (as :class:`Boost` matches) by ``factor`` (between 0 and 1)."""
 
     column: str
-    value: str
+    value: str = ""
     factor: float = 0.5
+    low: float | None = None
+    high: float | None = None
     kind = "bury"
 
     def __post_init__(self) -> None:
         if not 0 < self.factor < 1:
             raise ValueError(f"bury factor must be between 0 and 1, got {self.factor}")
+        _check_match(self)
 
 
 @dataclass(frozen=True)
@@ -190,11 +208,18 @@ def rule_from_dict(data: Mapping[str, Any]) -> Rule:
 
 
 def rule_to_dict(rule: Rule) -> dict[str, Any]:
-    """The stored form (tuples as lists); a pin for every page has no ``context`` key, as before contexts."""
+    """The stored form (tuples as lists); a pin for every page has no ``context`` key and a boost/bury no
+    empty band keys, as before those options existed (old configs' revisions show no spurious change)."""
     out: dict[str, Any] = {"kind": rule.kind}
     out.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in rule.__dict__.items()})
     if isinstance(rule, Pin) and not rule.context.strip():
         out.pop("context")
+    if isinstance(rule, Boost | Bury):  # a value rule is stored as before bands
+        for key in ("low", "high"):
+            if out[key] is None:
+                out.pop(key)
+        if not out["value"] and ("low" in out or "high" in out):
+            out.pop("value")
     return out
 
 
@@ -249,13 +274,24 @@ def _keep_mask(rule: Rule, items: np.ndarray, ctx: RuleContext) -> np.ndarray:
 
 
 def _matches(rule: Boost | Bury, items: np.ndarray, ctx: RuleContext) -> np.ndarray:
-    values = _column(ctx.products.iloc[items], rule.column, rule.kind).astype(str).str.strip().str.lower()
-    return (values == str(rule.value).strip().lower()).to_numpy()
+    column = _column(ctx.products.iloc[items], rule.column, rule.kind)
+    if rule.low is None and rule.high is None:
+        return (column.astype(str).str.strip().str.lower() == str(rule.value).strip().lower()).to_numpy()
+    number = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    hit = ~np.isnan(number)
+    if rule.low is not None:
+        hit &= number >= rule.low
+    if rule.high is not None:
+        hit &= number <= rule.high
+    return hit
 
 
 def _label(rule: Rule) -> str:
     if isinstance(rule, Boost | Bury):
-        return f"{rule.kind} {rule.column}={rule.value} ×{rule.factor:g}"
+        if rule.low is None and rule.high is None:
+            return f"{rule.kind} {rule.column}={rule.value} ×{rule.factor:g}"
+        band = f"{'' if rule.low is None else f'{rule.low:g}'}–{'' if rule.high is None else f'{rule.high:g}'}"
+        return f"{rule.kind} {rule.column} {band} ×{rule.factor:g}"
     if isinstance(rule, Pin):
         return f"pinned at {rule.position}" + (f" for {rule.context.strip()}" if rule.context.strip() else "")
     return rule.kind

@@ -70,3 +70,15 @@ def test_the_preview_endpoint_applies_a_pin_only_on_its_page(analyst_client, cat
     assert on_page["edited"]["context"] == KITCHEN and on_page["edited"]["items"][2]["item_id"] == "P019"
     elsewhere = analyst_client.post(url, form(config=str(config.pk), shopper="U000", **rule)).json()
     assert [it["item_id"] for it in elsewhere["edited"]["items"]] == [it["item_id"] for it in elsewhere["saved"]["items"]]
+
+
+def test_an_editor_saves_a_price_band_boost_and_a_value_bury(merch_client, catalog, config):
+    url = reverse("dashboard:fusion_edit", args=[catalog.slug, config.pk])
+    data = form(rule_kind=["boost", "bury"], rule_column=["price", "brand"], rule_value=["", "Acme"],
+                rule_factor=["2", ""], rule_low=["10", ""], rule_high=["50", ""])
+    assert merch_client.post(url, data).status_code == 302
+    config.refresh_from_db()
+    assert config.rules == [{"kind": "boost", "column": "price", "factor": 2.0, "low": 10.0, "high": 50.0},
+                            {"kind": "bury", "column": "brand", "value": "Acme", "factor": 0.5}]
+    page = merch_client.post(url, form(rule_kind=["boost"], rule_column=["price"]))
+    assert page.status_code == 400 and "to match, or a band with low/high (e.g. a price band)" in page.content.decode()
