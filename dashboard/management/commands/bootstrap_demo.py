@@ -31,7 +31,7 @@ class Command(BaseCommand):
         catalog = self._demo()
         job = training_demo_start(catalog=catalog)
         if job is not None:
-            self.stdout.write(f"Queued demo training job #{job.pk}: the worker trains it in about half a minute "
+            self.stdout.write(f"Queued demo training job #{job.pk}: the worker trains it and builds its search index in about a minute "
                               f"and promotes the version when it passes (watch it under Training).")
         self.stdout.write(self.style.SUCCESS(f"Log in at http://127.0.0.1:8000 as admin / {password}"))
 
