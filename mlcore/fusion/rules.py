@@ -275,8 +275,10 @@ def _keep_mask(rule: Rule, items: np.ndarray, ctx: RuleContext) -> np.ndarray:
 
 def _matches(rule: Boost | Bury, items: np.ndarray, ctx: RuleContext) -> np.ndarray:
     column = _column(ctx.products.iloc[items], rule.column, rule.kind)
-    if rule.low is None and rule.high is None:
-        return (column.astype(str).str.strip().str.lower() == str(rule.value).strip().lower()).to_numpy()
+    if rule.low is None and rule.high is None:  # a multi-valued cell ("red|blue") matches any of its values
+        target = str(rule.value).strip().lower()
+        cells = [c if isinstance(c, str) else "" for c in column.astype(str).str.lower().tolist()]  # NA: no value
+        return np.fromiter((target in (v.strip() for v in c.split("|")) for c in cells), dtype=bool, count=len(cells))
     number = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
     hit = ~np.isnan(number)
     if rule.low is not None:

@@ -31,8 +31,12 @@ def test_an_open_band_and_a_bury():
     assert order([Boost(column="price", low=30, factor=10)])[0] == "e"
 
 
-def test_a_value_boost_still_matches_text_case_insensitively():
+def test_a_value_boost_still_matches_text_case_insensitively_and_any_value_of_a_multi_valued_cell():
     assert order([Boost(column="brand", value="y", factor=2)])[:2] == ["b", "a"]
+    colours = RuleContext(products=PRODUCTS.assign(colour=["red", "Blue|Red ", "green", None, "redwood"]),
+                          items=CTX.items)
+    ranked = apply_rules(ITEMS, SCORES, [Bury(column="colour", value="red", factor=0.1)], colours)
+    assert [CTX.items.ids[i] for i in ranked.items] == ["c", "d", "e", "a", "b"]
 
 
 @pytest.mark.parametrize("kwargs, message", [
