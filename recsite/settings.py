@@ -141,6 +141,8 @@ PROMOTION_MARGIN = envfloat("PROMOTION_MARGIN", 0.01)
 TRAINING_HEARTBEAT_S = envfloat("TRAINING_HEARTBEAT_S", 10.0)
 TRAINING_STALE_AFTER_S = envfloat("TRAINING_STALE_AFTER_S", 120.0)
 TRAINING_MAX_ATTEMPTS = envint("TRAINING_MAX_ATTEMPTS", 2)
+SEARCH_FINETUNE_MIN_PAIRS = envint("SEARCH_FINETUNE_MIN_PAIRS", 50)  # query→click pairs that fine-tune the index
+SEARCH_FINETUNE_STEPS = envint("SEARCH_FINETUNE_STEPS", 60)
 CELERY_BEAT_SCHEDULE = {
     "training-reap": {"task": "dashboard.training_reap", "schedule": 60.0},
 }

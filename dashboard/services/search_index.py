@@ -16,6 +16,7 @@ catalog's products the index still lacks (imported while that version was traini
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -31,11 +32,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from dashboard.models import Catalog, ModelVersion, Product
 from dashboard.selectors.training import active_version
+from mlcore.search.click_pairs import click_pairs
 from mlcore.search.engine import SearchConfig, SearchEngine
+from mlcore.search.lexical import field_texts
+from mlcore.training import Callback
 
 log = logging.getLogger(__name__)
 SEARCH_DIR = "search"
@@ -53,6 +58,10 @@ INDEX_CONFIG = SearchConfig(
 )
 # ``category_path`` repeats ``category`` under the dashboard's name, for engine features that read it.
 COLUMNS = ("id", "title", "description", "brand", "category", "category_path", "price", "in_stock", "colour")
+INDEX_ENCODER = "index"  # index.json "encoder" when the index folder holds its own (search-tuned) encoder
+CLICK_WINDOW_MINUTES = 30  # a click/cart/purchase this soon after a search answers it
+PAIR_REPEAT_MAX = 5  # a query → product pair is repeated by its count, at most this often
+FINETUNE: dict[str, Any] = {"batch_size": 32, "lr": 5e-5, "freeze_layers": 3, "temperature": 0.05}
 
 
 class SearchUnavailable(LookupError):
@@ -131,9 +140,72 @@ def load_encoder(bundle: Path, ref: str) -> Any:
 
 # -- build (a training job) ------------------------------------------------------------------
 
+def click_training_pairs(events: pd.DataFrame | None, searches: pd.DataFrame | None,
+                         frame: pd.DataFrame) -> tuple[list[str], list[str], int]:
+    """``(queries, product texts, pairs)`` to fine-tune on: each search followed by a click / add to cart /
+    purchase of an indexed product (:func:`~mlcore.search.click_pairs.click_pairs`), repeated by its count
+    (at most :data:`PAIR_REPEAT_MAX` times); ``pairs`` is the number of search → product pairs found."""
+    if events is None or searches is None or searches.empty or events.empty:
+        return [], [], 0
+    actions = events.loc[events["type"] != "search", ["user_id", "item_id", "type", "timestamp"]].assign(query="")
+    found = searches[["user_id", "timestamp", "query"]].assign(type="search", item_id=None)
+    pairs = click_pairs(pd.concat([actions, found], ignore_index=True), window_minutes=CLICK_WINDOW_MINUTES)
+    texts = dict(zip(frame["id"], field_texts(frame, INDEX_CONFIG.dense_fields), strict=True))
+    pairs = pairs[pairs["item_id"].isin(texts.keys())]
+    anchors, positives = [], []
+    for query, item, count in pairs.itertuples(index=False):
+        repeat = min(int(count), PAIR_REPEAT_MAX)
+        anchors += [query] * repeat
+        positives += [texts[item]] * repeat
+    return anchors, positives, int(pairs["count"].sum())
+
+
+class _IndexPhase(Callback):
+    """Fine-tuning progress reported as the job's "search index" phase; cancelling still works."""
+
+    def __init__(self, job: Callback) -> None:
+        self.job = job
+
+    def progress(self, *, phase: str, done: int, total: int, metrics: dict[str, float] | None = None) -> None:
+        self.job.progress(phase="search index", done=done, total=total, metrics=metrics)
+
+    def log(self, message: str) -> None:
+        self.job.log(f"search index: {message}")
+
+    def should_stop(self) -> bool:
+        return self.job.should_stop()
+
+    def check(self) -> None:
+        self.job.check()
+
+
+def _search_tuned(encoder: Any, anchors: list[str], positives: list[str],
+                  callback: Callback | None) -> tuple[Any, dict[str, Any]]:
+    """A copy of ``encoder`` fine-tuned on query → product text pairs (the shared one stays as it is)."""
+    from mlcore.text.finetune import FinetuneConfig, finetune
+
+    steps = max(int(settings.SEARCH_FINETUNE_STEPS), 1)
+    tuned = copy.deepcopy(encoder)
+    per_epoch = max(len(anchors) // FINETUNE["batch_size"], 1)  # full batches an epoch gives (as finetune counts)
+    config = FinetuneConfig(**FINETUNE, max_steps=steps, epochs=-(-steps // per_epoch),
+                            lora="lora" in getattr(encoder, "adaptation", {}))
+    result = finetune(tuned, anchors, positives, config, _IndexPhase(callback) if callback else None)
+    info = {"steps": result.steps, "seconds": round(result.seconds, 2), "device": result.device,
+            "loss_first": round(result.losses[0], 4) if result.losses else None,
+            "loss_last": round(result.losses[-1], 4) if result.losses else None}
+    return tuned, info
+
+
 def index_build(*, bundle: Path, products: pd.DataFrame, colours: dict[str, str], text_model: str = "",
-                progress: Callable[[int, int], None] | None = None) -> Path:
-    """Index ``products`` (a snapshot frame) into ``bundle/search`` atomically; returns that folder."""
+                progress: Callable[[int, int], None] | None = None, events: pd.DataFrame | None = None,
+                searches: pd.DataFrame | None = None, callback: Callback | None = None) -> Path:
+    """Index ``products`` (a snapshot frame) into ``bundle/search`` atomically; returns that folder.
+
+    With at least ``SEARCH_FINETUNE_MIN_PAIRS`` search → click/cart/purchase pairs in ``searches`` (the
+    snapshot's search events) and ``events``, a copy of the encoder is first fine-tuned on them
+    (``SEARCH_FINETUNE_STEPS`` steps) and saved in the index folder (``index.json`` ``encoder`` is then
+    ``"index"`` and ``finetune`` records the pairs, steps and seconds).
+    """
     target = bundle / SEARCH_DIR
     if target.exists():
         raise FileExistsError(f"{target} already holds an index; a version's index is built once")
@@ -142,11 +214,29 @@ def index_build(*, bundle: Path, products: pd.DataFrame, colours: dict[str, str]
         progress(0, len(frame))
     ref = encoder_ref(bundle, text_model)
     started = time.monotonic()
-    engine = SearchEngine(INDEX_CONFIG, load_encoder(bundle, ref)).build(frame)
+    encoder = load_encoder(bundle, ref)
+    anchors, positives, pairs = click_training_pairs(events, searches, frame)
+    tuning: dict[str, Any] = {"pairs": pairs, "min_pairs": int(settings.SEARCH_FINETUNE_MIN_PAIRS)}
+    if pairs and pairs >= tuning["min_pairs"]:
+        encoder, info = _search_tuned(encoder, anchors, positives, callback)
+        tuning.update(info, base=ref, examples=len(anchors))
+        if callback:
+            callback.log(f"search index: encoder fine-tuned on {pairs} search → product pairs "
+                         f"({info['steps']} steps, {info['seconds']} s)")
+        if progress:
+            progress(0, len(frame))
+    elif pairs and callback:
+        callback.log(f"search index: {pairs} search → product pairs, fewer than {tuning['min_pairs']}; "
+                     "encoder not fine-tuned")
+    engine = SearchEngine(INDEX_CONFIG, encoder).build(frame)
     tmp = Path(tempfile.mkdtemp(prefix=f".{SEARCH_DIR}.partial-", dir=bundle))
     try:
         engine.save(tmp)
-        meta = {"encoder": ref, "products": len(frame), "seconds": round(time.monotonic() - started, 2),
+        tuned = tuning.get("steps", 0) > 0  # 0: too few pairs for one batch, the copy is unchanged
+        if tuned and not (tmp / "encoder" / "encoder.json").exists():
+            encoder.save(tmp / "encoder")
+        meta = {"encoder": INDEX_ENCODER if tuned else ref, "products": len(frame),
+                "seconds": round(time.monotonic() - started, 2), "finetune": tuning,
                 "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         (tmp / META_FILE).write_text(json.dumps(meta, indent=1))
         os.replace(tmp, target)
@@ -226,7 +316,10 @@ def index_for(version: ModelVersion) -> LoadedIndex:
                                           "existed, or its files are gone): train a new version.")
                                         % {"n": version.number})
             meta = json.loads((folder / META_FILE).read_text())
-            engine = SearchEngine.load(folder, load_encoder(Path(version.artifact_path), meta.get("encoder", "")))
+            ref = meta.get("encoder", "")
+            # a search-tuned index carries its own encoder (queries must meet the model that made its vectors)
+            encoder = None if ref == INDEX_ENCODER else load_encoder(Path(version.artifact_path), ref)
+            engine = SearchEngine.load(folder, encoder)
             loaded = LoadedIndex(version.pk, folder, engine, meta)
             for old in [k for k in _CACHE if k[0] == version.pk or k[0] not in _active_ids()]:
                 _CACHE.pop(old, None)

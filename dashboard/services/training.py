@@ -231,7 +231,7 @@ def training_job_run(*, job_id: int, progress_interval_s: float = 2.0) -> str:
         result = run_job(job=job, folder=job_folder(job), data=data, split=split, config=config, callback=callback)
         callback.check()
         write_bundle(out, result, extra_meta={"job": job.pk, "catalog": job.catalog.slug})
-        _build_search_index(job, out, products, result, callback)
+        _build_search_index(job, out, products, result, callback, events=events)
         with transaction.atomic():
             version = version_register(job=job, result=result, folder=out, split_spec=checked.split)
             callback.lines.append(f"registered version {version.number} (candidate)")
@@ -259,16 +259,19 @@ def training_job_run(*, job_id: int, progress_interval_s: float = 2.0) -> str:
 
 
 def _build_search_index(job: TrainingJob, bundle: Path, products: pd.DataFrame, result: RunResult,
-                        callback: JobCallback) -> None:
+                        callback: JobCallback, events: pd.DataFrame | None = None) -> None:
     """Phase "search index": index the snapshot's products into ``bundle/search`` before the version is
-    registered (a failure fails the job, so no version lacks or has half an index)."""
+    registered (a failure fails the job, so no version lacks or has half an index). The snapshot's
+    searches followed by clicks or purchases fine-tune the index's encoder when there are enough."""
     from dashboard.services.search_index import colours_of, index_build
+    from dashboard.services.training_snapshot import searches_read
 
     text = result.models.get("text")
     started = time.monotonic()
     folder = index_build(bundle=bundle, products=products, colours=colours_of(catalog=job.catalog),
                          text_model=str(getattr(getattr(text, "config", None), "model", "") or ""),
-                         progress=lambda done, total: callback.progress(phase="search index", done=done, total=total))
+                         progress=lambda done, total: callback.progress(phase="search index", done=done, total=total),
+                         events=events, searches=searches_read(job_folder(job)), callback=callback)
     callback.log(f"search index: {len(products)} products in {time.monotonic() - started:.1f} s ({folder.name}/)")
     callback.check()
 

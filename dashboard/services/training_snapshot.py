@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 from django.db import connection, transaction
 
-from dashboard.models import Catalog, Event
+from dashboard.models import Catalog, Event, EventType
 from mlcore.data import Dataset, Split, leave_last_out, random_split, temporal_split
 from mlcore.training.runner import RunConfig, SignalSpec
 
@@ -32,6 +32,8 @@ PRODUCTS_FILE = "products.parquet"
 ATTRIBUTE_MIN_SHARE = 0.01  # attribute keys on fewer products stay out of the bundle (they link almost nothing)
 ATTRIBUTE_COLUMNS_MAX = 30
 EVENTS_FILE = "events.parquet"
+SEARCHES_FILE = "searches.parquet"  # search events with their query text (the search index fine-tunes on them)
+SEARCH_COLUMNS = ["user_id", "timestamp", "query"]
 
 
 class TrainingInputError(ValueError):
@@ -161,12 +163,20 @@ def snapshot_write(*, catalog: Catalog, folder: Path) -> dict[str, int]:
             ).iterator(chunk_size=50_000),
             columns=["user_id", "item_id", "timestamp", "type", "quantity"],
         )
+        searches = pd.DataFrame.from_records(
+            Event.objects.filter(catalog=catalog, type=EventType.SEARCH).exclude(query="")
+            .order_by("timestamp", "pk").values_list("shopper__external_id", "timestamp", "query")
+            .iterator(chunk_size=50_000),
+            columns=SEARCH_COLUMNS,
+        )
     products["price"] = pd.to_numeric(products["price"], errors="coerce").astype("float64")
     products = attribute_columns(products)
     events["timestamp"] = pd.to_datetime(events["timestamp"], utc=True)
     products.to_parquet(folder / PRODUCTS_FILE, index=False)
+    searches["timestamp"] = pd.to_datetime(searches["timestamp"], utc=True)
     events.to_parquet(folder / EVENTS_FILE, index=False)
-    return {"products": len(products), "events": len(events)}
+    searches.to_parquet(folder / SEARCHES_FILE, index=False)
+    return {"products": len(products), "events": len(events), "searches": len(searches)}
 
 
 def snapshot_read(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -175,3 +185,12 @@ def snapshot_read(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         raise FileNotFoundError(f"the job's data snapshot is missing from {folder}; launch the job again")
     return pd.read_parquet(folder / EVENTS_FILE), pd.read_parquet(folder / PRODUCTS_FILE)
 
+
+
+def searches_read(folder: Path) -> pd.DataFrame:
+    """The snapshot's search events (``user_id, timestamp, query``); empty for snapshots taken before
+    searches were kept."""
+    if not (folder / SEARCHES_FILE).exists():
+        return pd.DataFrame({"user_id": pd.Series(dtype=object), "timestamp": pd.Series(dtype="datetime64[ns, UTC]"),
+                             "query": pd.Series(dtype=object)})
+    return pd.read_parquet(folder / SEARCHES_FILE)
