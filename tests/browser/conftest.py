@@ -6,6 +6,13 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from django.contrib.auth.models import Group
+
+from dashboard import roles
+from dashboard.services import serving
+from dashboard.services.fusion import fusion_config_create
+from tests.dashboard.fusion_data import build_bundle, mirror
+from tests.factories import CatalogFactory, make_user
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # playwright's sync API runs an event loop
 
@@ -42,3 +49,23 @@ def login(page, username: str, password: str) -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
+
+
+@pytest.fixture
+def fusion_shop(transactional_db, tmp_path):
+    """(merchandiser "mia", catalog uk-gifts mirroring a small trained bundle)."""
+    for name in roles.ROLES:  # a transactional test flushes the roles' data migration
+        Group.objects.get_or_create(name=name)
+    user = make_user("mia", "merchandiser")
+    catalog = CatalogFactory.create(name="UK gifts", slug="uk-gifts")
+    serving.clear_cache()
+    mirror(catalog, build_bundle(tmp_path / "bundle"))
+    return user, catalog
+
+
+@pytest.fixture
+def fusion_config(fusion_shop):
+    """The shop's default fusion config."""
+    user, catalog = fusion_shop
+    return fusion_config_create(catalog=catalog, by=user, name="Default", is_default=True,
+                                weights={"popularity": 0.2, "item_knn": 1.0, "ease": 1.0})

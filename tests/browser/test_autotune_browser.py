@@ -5,31 +5,22 @@ import re
 import threading
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 
-from dashboard import roles
 from dashboard.models import AutoTuneRun, FusionConfig
-from dashboard.services import serving
 from dashboard.services.autotune import autotune_run
 from dashboard.services.fusion import fusion_config_create
 from tests.browser.conftest import login
-from tests.dashboard.fusion_data import build_bundle, mirror
-from tests.factories import PASSWORD, CatalogFactory, make_user
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 WEIGHTS = {"popularity": 2.0, "item_knn": 0.1, "ease": 0.0}
 
 
 @pytest.fixture
-def config(transactional_db, tmp_path, settings, monkeypatch):
+def config(fusion_shop, tmp_path, settings, monkeypatch):
     settings.ARTIFACTS_DIR = tmp_path / "artifacts"
-    for name in roles.ROLES:  # a transactional test flushes the roles' data migration
-        Group.objects.get_or_create(name=name)
-    user = make_user("mia", "merchandiser")
-    catalog = CatalogFactory.create(name="UK gifts", slug="uk-gifts")
-    serving.clear_cache()
-    mirror(catalog, build_bundle(tmp_path / "bundle"))
+    user, catalog = fusion_shop
 
     def worker(run_id: int) -> None:  # stands in for the Celery worker, a moment after the page shows the run
         try:

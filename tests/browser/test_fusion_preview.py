@@ -4,28 +4,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth.models import Group
 
-from dashboard import roles
-from dashboard.services import serving
-from dashboard.services.fusion import fusion_config_create
 from tests.browser.conftest import login
-from tests.dashboard.fusion_data import build_bundle, mirror
-from tests.factories import PASSWORD, CatalogFactory, make_user
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def config(transactional_db, tmp_path):
-    for name in roles.ROLES:  # a transactional test flushes the roles' data migration
-        Group.objects.get_or_create(name=name)
-    user = make_user("mia", "merchandiser")
-    catalog = CatalogFactory.create(name="UK gifts", slug="uk-gifts")
-    serving.clear_cache()
-    mirror(catalog, build_bundle(tmp_path / "bundle"))
-    return fusion_config_create(catalog=catalog, by=user, name="Default", is_default=True,
-                                weights={"popularity": 0.2, "item_knn": 1.0, "ease": 1.0})
 
 
 def snapshot(page):
@@ -44,10 +27,10 @@ def wait_for_refresh(page, before: str) -> str:
     return str(page.get_attribute("#fusion-form", "data-updated"))
 
 
-def test_sliders_and_a_boost_rule_update_the_preview(page, config):
+def test_sliders_and_a_boost_rule_update_the_preview(page, fusion_config):
     login(page, "mia", PASSWORD)
     page.wait_for_url(re.compile(r"/c/uk-gifts/$"))
-    page.goto(f"/c/uk-gifts/fusion/{config.pk}/")
+    page.goto(f"/c/uk-gifts/fusion/{fusion_config.pk}/")
     stamp = wait_for_refresh(page, "")
     page.fill("#preview-shopper", "U000")
     stamp = wait_for_refresh(page, stamp)
@@ -80,7 +63,7 @@ def test_sliders_and_a_boost_rule_update_the_preview(page, config):
     # the editor also works in Simplified Chinese (its strings are translated by the lead's catalogue)
     page.select_option("select[name=language]", "zh-hans")
     page.locator("html[lang=zh-hans]").wait_for()
-    page.goto(f"/c/uk-gifts/fusion/{config.pk}/")
+    page.goto(f"/c/uk-gifts/fusion/{fusion_config.pk}/")
     wait_for_refresh(page, "")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert page.locator("#preview-edited li.preview-item").count() == 20

@@ -5,31 +5,14 @@ import datetime as dt
 import re
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from dashboard import roles
 from dashboard.models import Event, EventType, Product, Shopper
-from dashboard.services import serving
-from dashboard.services.fusion import fusion_config_create
 from tests.browser.conftest import login
 from tests.browser.test_fusion_preview import wait_for_refresh
-from tests.dashboard.fusion_data import build_bundle, mirror
-from tests.factories import PASSWORD, CatalogFactory, make_user
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def config(transactional_db, tmp_path):
-    for name in roles.ROLES:  # a transactional test flushes the roles' data migration
-        Group.objects.get_or_create(name=name)
-    user = make_user("mia", "merchandiser")
-    catalog = CatalogFactory.create(name="UK gifts", slug="uk-gifts")
-    serving.clear_cache()
-    mirror(catalog, build_bundle(tmp_path / "bundle"))
-    return fusion_config_create(catalog=catalog, by=user, name="Default", is_default=True,
-                                weights={"popularity": 0.2, "item_knn": 1.0, "ease": 1.0})
 
 
 def edited_ids(page) -> list[str]:
@@ -37,10 +20,10 @@ def edited_ids(page) -> list[str]:
     return [str(items.nth(i).get_attribute("data-item")) for i in range(items.count())]
 
 
-def test_a_pin_for_a_category_page_and_the_exclude_recent_rule_in_the_preview(page, config):
+def test_a_pin_for_a_category_page_and_the_exclude_recent_rule_in_the_preview(page, fusion_config):
     login(page, "mia", PASSWORD)
     page.wait_for_url(re.compile(r"/c/uk-gifts/$"))
-    page.goto(f"/c/uk-gifts/fusion/{config.pk}/")
+    page.goto(f"/c/uk-gifts/fusion/{fusion_config.pk}/")
     stamp = wait_for_refresh(page, "")
     page.fill("#preview-shopper", "U000")
     stamp = wait_for_refresh(page, stamp)
@@ -65,9 +48,9 @@ def test_a_pin_for_a_category_page_and_the_exclude_recent_rule_in_the_preview(pa
     stamp = str(page.get_attribute("#fusion-form", "data-updated"))
 
     seen = edited_ids(page)[1]
-    shopper = Shopper.objects.get(catalog=config.catalog, external_id="U000")
-    Event.objects.create(catalog=config.catalog, shopper=shopper, type=EventType.VIEW, quantity=1,
-                         product=Product.objects.get(catalog=config.catalog, external_id=seen),
+    shopper = Shopper.objects.get(catalog=fusion_config.catalog, external_id="U000")
+    Event.objects.create(catalog=fusion_config.catalog, shopper=shopper, type=EventType.VIEW, quantity=1,
+                         product=Product.objects.get(catalog=fusion_config.catalog, external_id=seen),
                          timestamp=timezone.now() - dt.timedelta(days=2))
     page.click("#add-rule")
     row = page.locator("#rules .rule-row").last
@@ -82,8 +65,8 @@ def test_a_pin_for_a_category_page_and_the_exclude_recent_rule_in_the_preview(pa
     with page.expect_navigation():
         page.click("#fusion-form button[type=submit]")
     assert page.locator("#rules .rule-row").count() == 2
-    config.refresh_from_db()
-    assert config.rules == [
+    fusion_config.refresh_from_db()
+    assert fusion_config.rules == [
         {"kind": "pin", "item_id": pinned, "position": 1, "context": "category:Home > Kitchen"},
         {"kind": "exclude_recent", "days": 3, "types": ["view", "click"]},
     ]

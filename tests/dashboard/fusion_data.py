@@ -65,3 +65,14 @@ def mirror(catalog: Catalog, folder: Path) -> ModelVersion:
               quantity=1, timestamp=r["timestamp"]) for r in events.to_dict("records"))
     return ModelVersion.objects.create(catalog=catalog, number=1, artifact_path=str(folder), state=VersionState.ACTIVE,
                                        signals={n: {} for n in SIGNALS}, fusion={}, data_fingerprint="f", split="t")
+
+
+FUSION_WEIGHTS = {"popularity": 0.3, "item_knn": 1.0, "ease": 1.0}  # the editor_form's and the views' default config
+
+
+def editor_form(**extra):
+    """The fusion editor's POST data for the default config (weights 0.3 / 1 / 1), plus ``extra`` fields."""
+    data = {"name": "Default", "weight_popularity": "0.3", "weight_item_knn": "1", "weight_ease": "1",
+            "normalization": "rank", "pool_size": "200", "fallback": "popular", "is_default": "on"}
+    data.update(extra)
+    return data
