@@ -12,7 +12,6 @@ products in their last :data:`PROFILE_EVENTS` events, weighted by what they did
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 import time
@@ -199,11 +198,7 @@ def shopper_profile(*, catalog: Catalog, shopper_external_id: str, engine: Searc
 
 def _engine_for(loaded: LoadedIndex, config: SearchConfig, catalog: Catalog, rules: Sequence[Rule]) -> SearchEngine:
     """A shallow copy of the loaded engine running ``config``; stock as the database says now."""
-    engine = copy.copy(loaded.engine)
-    base = loaded.engine.config
-    engine.config = config
-    if (config.synonyms, config.query) != (base.synonyms, base.query):
-        engine._refresh_parser()  # the parser holds the synonyms
+    engine = loaded.engine.with_config(config)
     if any(isinstance(r, InStock) and r.column == "in_stock" for r in rules) and "in_stock" in engine.products:
         out = set(Product.objects.filter(catalog=catalog, in_stock=False).values_list("external_id", flat=True))
         engine.products = engine.products.assign(in_stock=~engine.products["id"].isin(out))

@@ -10,6 +10,7 @@ Products need an ``id`` column plus the configured text fields; ``price`` (divid
 """
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -187,6 +188,15 @@ class SearchEngine:
         self.products = pd.concat([self.products, new], ignore_index=True)
         self.lexical = self._lexical_index()
         self._refresh_parser()
+
+    def with_config(self, config: SearchConfig) -> SearchEngine:
+        """A shallow copy answering queries with ``config`` over the same indexes (query-time settings:
+        mode, weights, boosts, synonyms); the parser is rebuilt only when synonyms or query settings differ."""
+        engine = copy.copy(self)
+        engine.config = config
+        if (config.synonyms, config.query) != (self.config.synonyms, self.config.query):
+            engine._refresh_parser()
+        return engine
 
     def _understand(self, text: str) -> tuple[ParsedQuery, np.ndarray | None, np.ndarray | None]:
         """The parsed query, its dense vector (None without dense retrieval) and type probabilities."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -109,3 +110,11 @@ def test_the_real_minilm_finds_headphones_for_a_paraphrase(products: pd.DataFram
 
     engine = SearchEngine(SearchConfig(mode="dense"), TextEncoder.load(None, device="cpu")).build(products)
     assert ids(engine.search("earphones for music", k=1)) == ["p7"]
+
+
+def test_with_config_answers_with_new_synonyms_and_leaves_the_original_alone(products: pd.DataFrame) -> None:
+    engine = SearchEngine(SearchConfig(mode="bm25")).build(products)
+    tuned = engine.with_config(replace(engine.config, synonyms=(("zorbly", ("headphones",)),)))
+    assert tuned.lexical is engine.lexical and tuned.products is engine.products
+    assert "headphones" in tuned.parser.parse("zorbly").expanded_tokens
+    assert "headphones" not in engine.parser.parse("zorbly").expanded_tokens
