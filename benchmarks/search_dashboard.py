@@ -56,7 +56,7 @@ def main() -> None:
         bundle.mkdir()
         si.load_encoder(bundle, "")  # the model load is a per-process cost, not the build's
         t0 = time.perf_counter()
-        folder = si.index_build(bundle=bundle, products=products, colours={})
+        folder = si.index_build(bundle=bundle, products=products, attributes={})
         build_s = time.perf_counter() - t0
 
         def load() -> si.LoadedIndex:

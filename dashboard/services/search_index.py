@@ -52,12 +52,14 @@ COLOUR_KEYS = ("colour", "color", "Colour", "Color", "COLOUR", "COLOR")
 # The index is built in the fullest mode so that every saved search setting (any mode) can run on it.
 INDEX_CONFIG = SearchConfig(
     mode="hybrid+qu", fusion="weighted", dense_weight=0.5,
-    lexical_fields=("title", "title", "brand", "category", "description"),
+    lexical_fields=("title", "title", "brand", "category", "description", "attributes"),
     dense_fields=("title", "brand", "category", "description"),
     brand_column="brand", colour_columns=("colour",),
 )
-# ``category_path`` repeats ``category`` under the dashboard's name, for engine features that read it.
-COLUMNS = ("id", "title", "description", "brand", "category", "category_path", "price", "in_stock", "colour")
+# ``category_path`` repeats ``category`` under the dashboard's name, for engine features that read it;
+# ``attributes`` is the text of the product's attribute values (searchable: "android", "usb-c").
+COLUMNS = ("id", "title", "description", "brand", "category", "category_path", "price", "in_stock", "colour",
+           "attributes")
 INDEX_ENCODER = "index"  # index.json "encoder" when the index folder holds its own (search-tuned) encoder
 CLICK_WINDOW_MINUTES = 30  # a click/cart/purchase this soon after a search answers it
 PAIR_REPEAT_MAX = 5  # a query → product pair is repeated by its count, at most this often
@@ -76,29 +78,46 @@ def _colour(attributes: Any) -> str:
     return next((str(attributes[k]) for k in COLOUR_KEYS if attributes.get(k)), "")
 
 
-def colours_of(*, catalog: Catalog, ids: list[str] | None = None) -> dict[str, str]:
-    """``{external id: colour}`` from the products' ``attributes`` (only products that have one)."""
+def attribute_text(attributes: Any) -> str:
+    """The searchable words of an ``attributes`` dict: its text values (list items too), without bare
+    numbers or booleans ("4" cores, true) that a shopper never types on their own."""
+    if not isinstance(attributes, dict):
+        return ""
+    words = []
+    for value in attributes.values():
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, str) and v.strip() and not _is_number(v):
+                words.append(v.strip())
+    return " ".join(words)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def attributes_of(*, catalog: Catalog) -> dict[str, dict[str, Any]]:
+    """``{external id: attributes}`` for the catalog's products that have any."""
     rows = Product.objects.filter(catalog=catalog).exclude(attributes={})
-    if ids is not None:
-        rows = rows.filter(external_id__in=ids)
-    out = {}
-    for pid, attrs in rows.values_list("external_id", "attributes").iterator(chunk_size=5000):
-        colour = _colour(attrs)
-        if colour:
-            out[pid] = colour
-    return out
+    return dict(rows.values_list("external_id", "attributes").iterator(chunk_size=5000))
 
 
-def index_frame(products: pd.DataFrame, colours: dict[str, str]) -> pd.DataFrame:
+def index_frame(products: pd.DataFrame, attributes: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """The engine's product table from a snapshot frame (``item_id, title, description, category, brand,
-    price, in_stock``): ``id`` plus the columns business rules read (``category``, ``brand``, ``price``,
-    ``in_stock``) — the same names as the recommendation bundle's products, so one rule fits both."""
+    price, in_stock``) and the products' ``attributes`` dicts: ``id``, the searched texts (``attributes``
+    as :func:`attribute_text`) and the columns business rules read (``category``, ``brand``, ``price``,
+    ``in_stock``, ``colour``) — the same names as the recommendation bundle's products, so one rule fits both."""
     frame = pd.DataFrame({"id": products["item_id"].astype(str)})
     for col in ("title", "description", "brand", "category"):
         frame[col] = products[col].fillna("").astype(str) if col in products.columns else ""
     frame["price"] = pd.to_numeric(products["price"], errors="coerce") if "price" in products.columns else np.nan
     frame["in_stock"] = products["in_stock"].astype(bool) if "in_stock" in products.columns else True
-    frame["colour"] = frame["id"].map(colours).astype(object).fillna("")
+    found = frame["id"].map(attributes)
+    frame["colour"] = [_colour(a) for a in found]
+    frame["attributes"] = [attribute_text(a) for a in found]
     frame["category_path"] = frame["category"]
     return frame[list(COLUMNS)]
 
@@ -109,8 +128,7 @@ def products_frame(*, catalog: Catalog, ids: list[str]) -> pd.DataFrame:
         "external_id", "title", "description", "category_path", "brand", "price", "in_stock", "attributes")
     raw = pd.DataFrame.from_records(list(rows), columns=["item_id", "title", "description", "category", "brand",
                                                          "price", "in_stock", "attributes"])
-    colours = {pid: _colour(a) for pid, a in zip(raw["item_id"], raw["attributes"], strict=True)}
-    return index_frame(raw, {k: v for k, v in colours.items() if v})
+    return index_frame(raw, dict(zip(raw["item_id"], raw["attributes"], strict=True)))
 
 
 # -- encoders ----------------------------------------------------------------------------------
@@ -196,7 +214,7 @@ def _search_tuned(encoder: Any, anchors: list[str], positives: list[str],
     return tuned, info
 
 
-def index_build(*, bundle: Path, products: pd.DataFrame, colours: dict[str, str], text_model: str = "",
+def index_build(*, bundle: Path, products: pd.DataFrame, attributes: dict[str, dict[str, Any]], text_model: str = "",
                 progress: Callable[[int, int], None] | None = None, events: pd.DataFrame | None = None,
                 searches: pd.DataFrame | None = None, callback: Callback | None = None) -> Path:
     """Index ``products`` (a snapshot frame) into ``bundle/search`` atomically; returns that folder.
@@ -209,7 +227,7 @@ def index_build(*, bundle: Path, products: pd.DataFrame, colours: dict[str, str]
     target = bundle / SEARCH_DIR
     if target.exists():
         raise FileExistsError(f"{target} already holds an index; a version's index is built once")
-    frame = index_frame(products, colours)
+    frame = index_frame(products, attributes)
     if progress:
         progress(0, len(frame))
     ref = encoder_ref(bundle, text_model)

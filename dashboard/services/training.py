@@ -263,12 +263,12 @@ def _build_search_index(job: TrainingJob, bundle: Path, products: pd.DataFrame, 
     """Phase "search index": index the snapshot's products into ``bundle/search`` before the version is
     registered (a failure fails the job, so no version lacks or has half an index). The snapshot's
     searches followed by clicks or purchases fine-tune the index's encoder when there are enough."""
-    from dashboard.services.search_index import colours_of, index_build
+    from dashboard.services.search_index import attributes_of, index_build
     from dashboard.services.training_snapshot import searches_read
 
     text = result.models.get("text")
     started = time.monotonic()
-    folder = index_build(bundle=bundle, products=products, colours=colours_of(catalog=job.catalog),
+    folder = index_build(bundle=bundle, products=products, attributes=attributes_of(catalog=job.catalog),
                          text_model=str(getattr(getattr(text, "config", None), "model", "") or ""),
                          progress=lambda done, total: callback.progress(phase="search index", done=done, total=total),
                          events=events, searches=searches_read(job_folder(job)), callback=callback)

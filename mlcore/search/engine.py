@@ -35,19 +35,21 @@ Mode = Literal["bm25", "dense", "hybrid", "hybrid+qu"]
 class SearchConfig:
     """``mode``: bm25 / dense / hybrid (both, fused) / hybrid+qu (hybrid on the understood query with
     spelling fixes, synonyms, price filters, brand/colour boosts and category intent). ``fusion``: rrf
-    or weighted. Repeating a name in ``lexical_fields`` weights that field (its words count twice in BM25).
+    or weighted. Repeating a name in ``lexical_fields`` weights that field (its words count twice in BM25);
+    a wildcard name (``attr_t_*``) adds the text values of every matching attribute column.
 
     Category intent (hybrid+qu): each product gets a type label (leaf of ``category_column`` when the
     catalog has one, else the type phrase of ``title_column`` after ``brand_column`` and
     ``name_column``; see :mod:`mlcore.search.category`), the query gets a type distribution, and a
-    product's score gains ``category_boost`` x P(its type) / P(top type). ``category_weight`` > 0 also
+    product's score gains ``category_boost`` x P(its type) / P(top type), in units of one list's top
+    score (1 with weighted fusion, 1 / (rrf_k + 1) with rrf; the profile weight likewise). ``category_weight`` > 0 also
     adds the top type's products nearest the query as a third fused list (weight x P(top type)).
     Brand-only queries ("samsung") skip the type guess and rely on the brand boost. The defaults are the
     configuration recommended by ``benchmarks/search_chorus.py`` (p95 well under 50 ms on 19k products).
     """
 
     mode: Mode = "hybrid+qu"
-    lexical_fields: tuple[str, ...] = ("title", "title", "short_description", "supplier")
+    lexical_fields: tuple[str, ...] = ("title", "title", "short_description", "supplier", "attr_t_*")
     dense_fields: tuple[str, ...] = ("title", "short_description")
     brand_column: str = "supplier"
     colour_columns: tuple[str, ...] = ("attr_t_product_colour",)
@@ -56,7 +58,7 @@ class SearchConfig:
     dense_weight: float = 0.5
     rrf_k: float = 60.0
     bm25_k1: float = 1.5
-    bm25_b: float = 0.75
+    bm25_b: float = 0.5
     candidates: int = 100
     boost: float = 1.2
     price_scale: float = 1.0
@@ -162,7 +164,8 @@ class SearchEngine:
 
     def _lexical_index(self) -> BM25Index:
         cfg = self.config
-        return BM25Index.from_texts(field_texts(self.products, cfg.lexical_fields), k1=cfg.bm25_k1, b=cfg.bm25_b)
+        return BM25Index.from_texts(field_texts(self.products, cfg.lexical_fields), k1=cfg.bm25_k1, b=cfg.bm25_b,
+                                    min_chars=cfg.query.min_token_chars)
 
     def _refresh_parser(self) -> None:
         assert self.lexical is not None
@@ -205,7 +208,7 @@ class SearchEngine:
             q = self.parser.parse(text)
         else:
             norm = normalize(text)
-            toks = tuple(tokenize(norm, stopwords=cfg.query.stopwords))
+            toks = tuple(tokenize(norm, stopwords=cfg.query.stopwords, min_chars=cfg.query.min_token_chars))
             q = ParsedQuery(raw=text, text=norm, language="en", tokens=toks, corrected_tokens=toks,
                             expanded_tokens=toks)
         qvec = probs = None
@@ -255,6 +258,7 @@ class SearchEngine:
             type_bonus = np.where(self.category.product_type >= 0,
                                   probs[np.maximum(self.category.product_type, 0)] / probs[top], 0.0)
         fused = rrf(lists, weights, cfg.rrf_k) if cfg.fusion == "rrf" else weighted(lists, weights)
+        unit = 1.0 / (cfg.rrf_k + 1) if cfg.fusion == "rrf" else 1.0  # a list's top score: additive bonuses' scale
         rows = np.fromiter(fused.keys(), dtype=np.int64, count=len(fused))
         scores = np.fromiter(fused.values(), dtype=np.float64, count=len(fused))
         reasons: list[list[str]] = [[] for _ in rows]
@@ -262,7 +266,7 @@ class SearchEngine:
             keep = price_mask(self.products, rows, q, cfg.price_scale)
             rows, scores = rows[keep], scores[keep]
             if type_bonus is not None and cfg.category_boost > 0:
-                scores = scores + cfg.category_boost * type_bonus[rows]
+                scores = scores + unit * cfg.category_boost * type_bonus[rows]
             mult, reasons = attribute_boosts(self.products, rows, q, colour_columns=cfg.colour_columns,
                                              brand_column=cfg.brand_column, factor=cfg.boost)
             if type_bonus is not None and q.category:
@@ -270,7 +274,8 @@ class SearchEngine:
                     reasons[j].append(f"type {self.category.labels[self.category.product_type[rows[j]]]}")  # type: ignore[union-attr]
             scores = scores * mult
         if user_profile is not None and profile_weight and self.dense is not None and len(rows):
-            scores = scores + profile_weight * (self.dense.vectors[rows] @ np.asarray(user_profile, dtype=np.float32))
+            cos = self.dense.vectors[rows] @ np.asarray(user_profile, dtype=np.float32)
+            scores = scores + unit * profile_weight * cos
         if self.reranker is not None and len(rows):
             scores = np.asarray(self.reranker(q, rows, scores), dtype=np.float64)
         base_reasons = {int(r): rs for r, rs in zip(rows.tolist(), reasons, strict=False)}

@@ -4,9 +4,11 @@ bm25s has no incremental add: :meth:`BM25Index.build` re-indexes (about a second
 """
 from __future__ import annotations
 
+import fnmatch
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import bm25s
 import numpy as np
@@ -16,14 +18,33 @@ from mlcore.search.query import normalize, tokenize
 
 
 def field_texts(products: pd.DataFrame, fields: Sequence[str]) -> list[str]:
-    """One string per product: the present ``fields`` joined by spaces (missing values skipped)."""
-    cols = [products[f].fillna("").astype(str) for f in fields if f in products.columns]
+    """One string per product: the present ``fields`` joined by spaces (missing values skipped).
+
+    A field with a wildcard (``attr_t_*``) stands for all matching columns: their text values, in
+    column order, without the bare numbers ("4.0" cores says nothing a shopper types)."""
+    cols = []
+    for f in fields:
+        if any(ch in f for ch in "*?["):
+            matched = [c for c in products.columns if fnmatch.fnmatchcase(str(c), f)]
+            if matched:
+                cols.append(_values_text(products[matched]))
+        elif f in products.columns:
+            cols.append(products[f].fillna("").astype(str))
     if not cols:
         raise ValueError(f"none of the search fields {list(fields)} is a products column; found {list(products.columns)}")
     out = cols[0]
     for c in cols[1:]:
         out = out + " " + c
     return out.tolist()
+
+
+def _values_text(frame: pd.DataFrame) -> pd.Series:
+    """Each row's non-empty, non-numeric cell values joined by spaces."""
+    cells = cast(pd.Series, frame.stack().dropna())  # (row, column) -> value
+    cells = cells[pd.to_numeric(cells, errors="coerce").isna()].astype(str)
+    cells = cells[cells.str.strip() != ""]
+    joined = cells.groupby(level=0, sort=False).agg(" ".join)
+    return joined.reindex(frame.index, fill_value="")
 
 
 class BM25Index:
@@ -37,8 +58,8 @@ class BM25Index:
         self.vocabulary: Counter[str] = Counter(t for doc in corpus_tokens for t in set(doc))
 
     @classmethod
-    def from_texts(cls, texts: Sequence[str], k1: float = 1.5, b: float = 0.75) -> BM25Index:
-        return cls([tokenize(normalize(t)) for t in texts], k1=k1, b=b)
+    def from_texts(cls, texts: Sequence[str], k1: float = 1.5, b: float = 0.75, min_chars: int = 2) -> BM25Index:
+        return cls([tokenize(normalize(t), min_chars=min_chars) for t in texts], k1=k1, b=b)
 
     def __len__(self) -> int:
         return len(self.corpus_tokens)

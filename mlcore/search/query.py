@@ -15,6 +15,7 @@ from rapidfuzz import fuzz, process
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 WORD = re.compile(r"(?u)\b\w\w+\b")
+WORD_OR_CHAR = re.compile(r"(?u)\b\w+\b")
 STOPWORDS = frozenset(STOPWORDS_EN)
 COLOURS: dict[str, str] = {
     **{c: c for c in ("black", "white", "red", "blue", "green", "yellow", "grey", "silver", "gold", "pink",
@@ -41,10 +42,12 @@ _UNIT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(\"|''|inches|inch|in|tb|gb|mb|
 
 @dataclass(frozen=True)
 class QueryConfig:
-    """Parser settings: drop English stopwords; spelling correction: rapidfuzz ratio cut-off (0-100),
-    minimum token length, and the least number of products a correction target must appear in."""
+    """Parser settings: drop English stopwords; ``min_token_chars`` 1 keeps one-letter/one-digit words
+    ("d battery", "playstation 4"), 2 is bm25s' own rule; spelling correction: rapidfuzz ratio cut-off
+    (0-100), minimum token length, and the least number of products a correction target must appear in."""
 
     stopwords: bool = True
+    min_token_chars: int = 1
     spell_cutoff: float = 80.0
     spell_min_length: int = 4
     spell_min_df: int = 1
@@ -94,15 +97,17 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def tokenize(text: str, *, stopwords: bool = True) -> list[str]:
-    """Word tokens of normalised ``text``: jieba for Chinese, ``\\w\\w+`` (bm25s' rule) otherwise."""
+def tokenize(text: str, *, stopwords: bool = True, min_chars: int = 2) -> list[str]:
+    """Word tokens of normalised ``text``: jieba for Chinese, ``\\w\\w+`` (bm25s' rule) otherwise, or
+    ``\\w+`` with ``min_chars=1``."""
+    word = WORD if min_chars >= 2 else WORD_OR_CHAR
     if CJK.search(text):
         import jieba
 
         words = [w.strip().lower() for w in jieba.lcut(text)]
-        tokens = [w for w in words if w and (CJK.search(w) or WORD.fullmatch(w))]
+        tokens = [w for w in words if w and (CJK.search(w) or word.fullmatch(w))]
     else:
-        tokens = WORD.findall(text)
+        tokens = word.findall(text)
     return [t for t in tokens if not (stopwords and t in STOPWORDS)]
 
 
@@ -161,7 +166,7 @@ class QueryParser:
         price_min, price_max, rest = extract_price(text)
         attributes = tuple((("size" if UNITS[u] == "in" else UNITS[u]), _num(v), UNITS[u]) for v, u in _UNIT.findall(rest))
         rest = _UNIT.sub(lambda m: f"{m.group(1)} {'inch' if UNITS[m.group(2)] == 'in' else UNITS[m.group(2)]}", rest)
-        tokens = tokenize(rest, stopwords=self.config.stopwords)
+        tokens = tokenize(rest, stopwords=self.config.stopwords, min_chars=self.config.min_token_chars)
         corrections: list[tuple[str, str]] = []
         corrected: list[str] = []
         for t in tokens:
@@ -171,7 +176,8 @@ class QueryParser:
             corrected.append(fix or t)
         expanded = list(corrected)
         for t in corrected:
-            expanded += [s for syn in self._synonyms.get(t, ()) for s in tokenize(syn) if s not in expanded]
+            expanded += [s for syn in self._synonyms.get(t, ()) for s in tokenize(syn, min_chars=self.config.min_token_chars)
+                         if s not in expanded]
         colours = tuple(dict.fromkeys(COLOURS[t] for t in corrected if t in COLOURS))
         brand = next((t for t in corrected if t in self._brands), None)
         category = score = None

@@ -80,7 +80,7 @@ def rerank_groups(engine: Any, config: RerankConfig = RerankConfig()) -> tuple[l
     negs: list[list[str]] = []
     for anchor, positive in zip(anchors[: config.groups], positives[: config.groups], strict=True):
         row = row_of[positive]
-        hits, _ = engine.lexical.search(tokenize(normalize(anchor)), 30)
+        hits, _ = engine.lexical.search(tokenize(normalize(anchor), min_chars=engine.config.query.min_token_chars), 30)
         # a negative must carry a known type other than the positive's: unlabelled ones may be the same type
         pool = [int(h) for h in hits if labels[int(h)] not in (None, labels[row]) and texts[int(h)] != positive]
         others = [int(j) for j in rng.permutation(len(texts))[: 4 * config.negatives + 8]]

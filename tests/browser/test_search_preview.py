@@ -23,7 +23,7 @@ def served(transactional_db, tmp_path):
     make_user("mia", "merchandiser")
     catalog = CatalogFactory.create(name="UK gifts", slug="uk-gifts")
     folder = build_bundle(tmp_path / "bundle")
-    search_index.index_build(bundle=folder, products=frames()[1], colours={})
+    search_index.index_build(bundle=folder, products=frames()[1], attributes={})
     search_index.clear_cache()
     mirror(catalog, folder)
     return catalog

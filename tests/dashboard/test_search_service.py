@@ -40,12 +40,14 @@ def _folders(settings, tmp_path):
     search_index.clear_cache()
 
 
-def trained(catalog):
-    """The catalog filled with 20 named products and a promoted version (with its search index)."""
+def trained(catalog, attributes=None):
+    """The catalog filled with 20 named products (``attributes``: {external id: dict}) and a promoted
+    version (with its search index)."""
     fill_catalog(catalog)
     for p in Product.objects.filter(catalog=catalog):
         p.title = TITLES[int(p.external_id[1:])]
         p.brand = "Acme" if int(p.external_id[1:]) % 2 else "Other"
+        p.attributes = (attributes or {}).get(p.external_id, p.attributes)
         p.save()
     job = training_job_start(catalog=catalog, params=PARAMS)
     assert training_job_run(job_id=job.pk, progress_interval_s=0) == JobStatus.SUCCEEDED
@@ -77,6 +79,15 @@ def test_an_exact_title_finds_its_product_first_with_signals_and_reasons(catalog
     keywords = next(s for s in search_settings_ensure(catalog=catalog) if s.mode == "bm25")
     only = search(catalog=catalog, query="cast iron skillet", settings=keywords)
     assert ids(only) == ["P002"] and set(only["hits"][0]["signals"]) == {"bm25"}
+
+
+def test_attribute_values_are_searched_but_bare_numbers_are_not(catalog):
+    trained(catalog, {"P009": {"material": "vitrified stoneware", "capacity_ml": "350", "colour": "sage"},
+                      "P004": {"rooms": ["kitchen", "cafe"], "dishwasher_safe": True}})
+    assert ids(search(catalog=catalog, query="stoneware"))[0] == "P009"  # "Porcelain mug"
+    assert ids(search(catalog=catalog, query="cafe"))[0] == "P004"  # a list value
+    assert search_index.attribute_text({"capacity_ml": "350", "safe": True, "material": "stoneware", "x": None}) \
+        == "stoneware"
 
 
 def test_a_misspelt_query_is_corrected_and_suggested(catalog):

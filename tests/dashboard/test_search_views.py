@@ -16,7 +16,7 @@ from tests.factories import EventFactory
 @pytest.fixture(scope="module")
 def bundle_folder(tmp_path_factory):
     folder = build_bundle(tmp_path_factory.mktemp("search-views") / "bundle")
-    search_index.index_build(bundle=folder, products=frames()[1], colours={})
+    search_index.index_build(bundle=folder, products=frames()[1], attributes={})
     return folder
 
 
@@ -39,7 +39,7 @@ def test_a_viewer_opens_the_preview_and_gets_both_lists_as_json(analyst_client, 
                                                              "shopper": "U000", "profile_weight": "1"}).json()
     assert out["a"]["settings"]["name"] == "Hybrid" and out["b"]["settings"]["name"] == "Keywords only"
     assert len(out["a"]["hits"]) == 10 and out["a"]["hits"][0]["signals"]
-    assert out["a"]["query"]["tokens"] == ["product"] and out["a"]["shopper"]["personalised"] is True
+    assert out["a"]["query"]["tokens"] == ["product", "7"] and out["a"]["shopper"]["personalised"] is True
     assert all("change" in h for h in out["b"]["hits"])
 
 
