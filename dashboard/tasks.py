@@ -43,10 +43,16 @@ def training_scheduled(catalog_id: int, params: dict, queue: str = "cpu", auto_p
 
 
 # -- fusion auto-tune (issue 5) -----------------------------------------------------------
-from dashboard.services.autotune import TASK_AUTOTUNE, autotune_run  # noqa: E402
+from dashboard.services.autotune import TASK_AUTOTUNE, TASK_AUTOTUNE_REAP, autotune_reap, autotune_run  # noqa: E402
 
 
 @shared_task(name=TASK_AUTOTUNE)
 def fusion_autotune(run_id: int) -> str:
     """Tune the queued auto-tune run ``run_id``'s fusion weights; returns its final status."""
     return autotune_run(run_id=run_id)
+
+
+@shared_task(name=TASK_AUTOTUNE_REAP)
+def fusion_autotune_reap() -> list[int]:
+    """Beat: fail running auto-tunes whose worker stopped sending heartbeats."""
+    return autotune_reap()

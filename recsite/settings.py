@@ -145,6 +145,7 @@ SEARCH_FINETUNE_MIN_PAIRS = envint("SEARCH_FINETUNE_MIN_PAIRS", 50)  # query→c
 SEARCH_FINETUNE_STEPS = envint("SEARCH_FINETUNE_STEPS", 60)
 CELERY_BEAT_SCHEDULE = {
     "training-reap": {"task": "dashboard.training_reap", "schedule": 60.0},
+    "autotune-reap": {"task": "dashboard.fusion_autotune_reap", "schedule": 60.0},
 }
 
 REST_FRAMEWORK = {

@@ -8,11 +8,14 @@ and tunes the weights there with :func:`mlcore.training.runner.tune_on_validatio
 from the config's current weights. Both figures are measured on the same validation users,
 so the proposal never scores below the current weights. The operator then accepts the
 proposal (it is loaded into the editor, and saving it goes through the normal save path
-with its revision) or dismisses it; both are audited.
+with its revision) or dismisses it; both are audited. A worker stamps the run's ``heartbeat_at``
+while it works; :func:`autotune_reap` (celery beat, every minute) fails a running run whose worker
+stopped, so the config can be tuned again.
 """
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import shutil
 import time
@@ -23,6 +26,7 @@ from typing import Any, Literal, cast
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,6 +39,7 @@ from dashboard.models import (
     ModelVersion,
 )
 from dashboard.selectors.training import active_version
+from dashboard.services.training_progress import Heartbeat
 from dashboard.services.training_snapshot import (
     DEFAULT_SPLIT,
     make_split,
@@ -51,6 +56,7 @@ from mlcore.training.runner import RunConfig, SignalSpec, tune_on_validation
 
 log = logging.getLogger(__name__)
 TASK_AUTOTUNE = "dashboard.fusion_autotune"
+TASK_AUTOTUNE_REAP = "dashboard.fusion_autotune_reap"
 METRIC = "ndcg@10"
 MIN_VALIDATION_EVENTS = 20
 IN_FLIGHT = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -150,7 +156,8 @@ def _claim(run_id: int) -> AutoTuneRun | None:
         if run is None or run.status != JobStatus.QUEUED:
             return None
         run.status, run.started_at = JobStatus.RUNNING, timezone.now()
-        run.save(update_fields=["status", "started_at"])
+        run.heartbeat_at = run.started_at
+        run.save(update_fields=["status", "started_at", "heartbeat_at"])
     return run
 
 
@@ -241,6 +248,8 @@ def autotune_run(*, run_id: int) -> str:
     if run is None:
         return str(AutoTuneRun.objects.filter(pk=run_id).values_list("status", flat=True).first())
     callback = RunCallback(run.pk, signals=len(run.version.signals) if run.version else 1)
+    heartbeat = Heartbeat(run.pk, settings.TRAINING_HEARTBEAT_S, model=AutoTuneRun)
+    heartbeat.start()
     try:
         outcome = _tune(run, callback)
         return _finish(run, JobStatus.SUCCEEDED, phase="done", **outcome)
@@ -252,7 +261,31 @@ def autotune_run(*, run_id: int) -> str:
         log.exception("auto-tune %s failed", run.pk)
         return _finish(run, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:5000])
     finally:
+        heartbeat.stop()
         shutil.rmtree(run_folder(run), ignore_errors=True)
+
+
+def autotune_reap(*, stale_after_s: float | None = None) -> list[int]:
+    """Fail running auto-tunes whose heartbeat is older than ``stale_after_s`` (their worker stopped; an
+    auto-tune is cheap to start again, so it is not requeued); returns their ids."""
+    stale_s = settings.TRAINING_STALE_AFTER_S if stale_after_s is None else stale_after_s
+    cutoff = timezone.now() - dt.timedelta(seconds=stale_s)
+    reaped = []
+    with transaction.atomic():
+        stale = AutoTuneRun.objects.select_for_update(skip_locked=True, of=("self",)).select_related(
+            "config__catalog").filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff),
+                                      status=JobStatus.RUNNING)
+        for run in stale:
+            since = run.heartbeat_at or run.started_at
+            run.status, run.finished_at = JobStatus.FAILED, timezone.now()
+            run.error = (f"The worker running this auto-tune stopped (no heartbeat since {since:%Y-%m-%d %H:%M:%S} "
+                         "UTC). Start the auto-tune again.")
+            run.save(update_fields=["status", "finished_at", "error"])
+            shutil.rmtree(run_folder(run), ignore_errors=True)
+            audit(actor=None, action="fusion.autotune.reap", catalog=run.config.catalog,
+                  target=f"fusion config {run.config.name}", detail={"run": run.pk})
+            reaped.append(run.pk)
+    return reaped
 
 
 # -- the operator's decision ----------------------------------------------------------------

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, models
 from django.utils import timezone
 
 from dashboard.models import TrainingJob
@@ -104,18 +104,20 @@ class JobCallback(Callback):
 
 
 class Heartbeat(threading.Thread):
-    """Stamps ``heartbeat_at`` every ``every_s`` seconds until :meth:`stop` (own DB connection)."""
+    """Stamps ``heartbeat_at`` of row ``job_id`` of ``model`` (a training job unless told) every ``every_s``
+    seconds until :meth:`stop` (own DB connection)."""
 
-    def __init__(self, job_id: int, every_s: float) -> None:
+    def __init__(self, job_id: int, every_s: float, model: type[models.Model] | None = None) -> None:
         super().__init__(name=f"heartbeat-{job_id}", daemon=True)
         self.job_id = job_id
         self.every_s = every_s
+        self.model = model or TrainingJob
         self._stopped = threading.Event()
 
     def run(self) -> None:
         try:
             while not self._stopped.wait(self.every_s):
-                TrainingJob.objects.filter(pk=self.job_id).update(heartbeat_at=timezone.now())
+                self.model._default_manager.filter(pk=self.job_id).update(heartbeat_at=timezone.now())
         finally:
             close_old_connections()
             connection.close()

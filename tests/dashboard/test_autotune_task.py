@@ -31,6 +31,7 @@ def test_the_worker_tunes_a_queued_run_to_a_proposal(celery_worker_process, tmp_
         time.sleep(0.2)
     assert run.status == JobStatus.SUCCEEDED, f"{run.status}: {run.error}"
     assert run.percent == 100.0 and run.phase == "done" and run.started_at <= run.finished_at
+    assert run.heartbeat_at is not None and run.heartbeat_at >= run.started_at  # what the reaper watches
     assert set(run.proposed_weights) == {"popularity", "item_knn", "ease"}
     assert run.metric_after >= run.metric_before > 0
     assert AutoTuneRun.objects.filter(config=config).count() == 1

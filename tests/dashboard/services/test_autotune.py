@@ -1,8 +1,11 @@
 """Auto-tune in-process: a real tuning on the fusion test catalog, its errors, and the operator's decision."""
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from dashboard.models import AuditEntry, AutoTuneRun, Decision, JobStatus, ModelVersion, TrainingJob
 from dashboard.services import serving
@@ -11,6 +14,7 @@ from dashboard.services.autotune import (
     AutoTuneError,
     autotune_accept,
     autotune_dismiss,
+    autotune_reap,
     autotune_run,
     autotune_start,
     recipe,
@@ -142,3 +146,20 @@ def test_accepting_records_the_decision_and_audits_the_weights(
     assert entry.detail["weights"] == run.proposed_weights and entry.detail["gain"] == pytest.approx(run.gain)
     config.refresh_from_db()
     assert config.weights == WEIGHTS  # accepting proposes; saving the editor form changes the config
+
+
+def test_a_run_whose_worker_stopped_is_failed_by_the_reaper_and_a_new_one_can_start(
+        config, merchandiser, django_capture_on_commit_callbacks, sent):
+    run = start(config, merchandiser, django_capture_on_commit_callbacks)
+    old = timezone.now() - dt.timedelta(minutes=10)
+    AutoTuneRun.objects.filter(pk=run.pk).update(status=JobStatus.RUNNING, started_at=old, heartbeat_at=old)
+    assert autotune_reap(stale_after_s=60) == [run.pk]
+    run.refresh_from_db()
+    assert run.status == JobStatus.FAILED and run.finished_at is not None
+    assert "worker running this auto-tune stopped" in run.error and "Start the auto-tune again" in run.error
+    assert AuditEntry.objects.get(action="fusion.autotune.reap").detail == {"run": run.pk}
+    assert autotune_reap(stale_after_s=60) == []
+    fresh = start(config, merchandiser, django_capture_on_commit_callbacks)  # no longer "already running"
+    AutoTuneRun.objects.filter(pk=fresh.pk).update(status=JobStatus.RUNNING, started_at=old,
+                                                   heartbeat_at=timezone.now())
+    assert autotune_reap(stale_after_s=60) == []  # its heartbeat is fresh
