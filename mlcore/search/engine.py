@@ -135,6 +135,14 @@ class SearchEngine:
         self.dense: DenseIndex | None = None
         self.category: CategoryModel | None = None
         self.parser = QueryParser()
+        self._items: tuple[pd.DataFrame, IdMap] | None = None
+
+    @property
+    def items(self) -> IdMap:
+        """Product id <-> row, built once per product table (build, add and load replace the table)."""
+        if self._items is None or self._items[0] is not self.products:
+            self._items = (self.products, IdMap(self.products["id"].tolist()))
+        return self._items[1]
 
     @property
     def needs_dense(self) -> bool:
@@ -284,7 +292,7 @@ class SearchEngine:
         notes: tuple[tuple[str, ...], ...] = tuple(() for _ in rows)
         rules = list(rules)
         if rules:
-            items = IdMap(self.products["id"].tolist())
+            items = self.items
 
             def known(ids: Iterable[str]) -> frozenset[int]:
                 cols = items.index([str(i) for i in ids])

@@ -90,8 +90,10 @@ def test_zero_results_suggest_a_corrected_query(products: pd.DataFrame) -> None:
 def test_a_product_added_after_build_is_searchable(products: pd.DataFrame, encoder: object) -> None:
     engine = SearchEngine(SearchConfig(mode="hybrid"), encoder).build(products.iloc[:8])
     assert "p9" not in ids(engine.search("flash drive", k=3))
+    assert ids(engine.search("printer", k=3, rules=[Pin(item_id="p10", position=1)]))[0] != "p10"  # unknown yet
     engine.add_products(products.iloc[8:])
     assert ids(engine.search("flash drive", k=3))[0] == "p9"
+    assert ids(engine.search("printer", k=3, rules=[Pin(item_id="p10", position=1)]))[0] == "p10"  # ids re-read
     with pytest.raises(ValueError, match="already indexed"):
         engine.add_products(products.iloc[:1])
 
