@@ -9,7 +9,9 @@ the products in ``data.items`` order, so entity ``i < n_items`` *is* item ``i``)
 - ``brand:<name>``;
 - ``attr:<column>=<value>`` attribute values (multi-valued cells split on ``|``);
   identifier-like columns (a distinct value on most rows: EAN, URL) are skipped,
-  they link nothing to anything; numeric columns with more than
+  they link nothing to anything, and so is a value held by more than
+  ``attribute_max_value_share`` of the products (``in_stock: true``), a hub that
+  links everything to everything; numeric columns with more than
   ``numeric_max_distinct`` values (price, weight) become ``numeric_bins``
   quantile bands (``attr:price=q2``, label ``price 1.25–2.10``);
 - ``term:<word>`` significant title words, for catalogs with thin structure
@@ -64,6 +66,7 @@ class GraphConfig:
     brands: bool = True
     attributes: bool = True
     attribute_max_distinct_share: float = 0.5
+    attribute_max_value_share: float = 0.5
     numeric_max_distinct: int = 20
     numeric_bins: int = 5
     terms: bool = True
@@ -247,11 +250,14 @@ def _attributes(b: _Builder, products: pd.DataFrame, config: GraphConfig) -> Non
         if pd.api.types.is_numeric_dtype(values) and distinct > config.numeric_max_distinct:
             _numeric_bands(b, values, name, label, config.numeric_bins, heads, tails)
             continue
-        for item, cell in zip(values.index.tolist(), values.astype(str).tolist(), strict=True):
-            for value in (v.strip() for v in cell.split("|")):
-                if value and value.lower() not in {"nan", "none", ""}:
-                    heads.append(item)
-                    tails.append(b.entity(f"attr:{name}={value.lower()}", f"{label}: {value}", "attribute"))
+        pairs = [(item, value) for item, cell in zip(values.index.tolist(), values.astype(str).tolist(), strict=True)
+                 for value in (v.strip() for v in cell.split("|")) if value and value.lower() not in {"nan", "none"}]
+        held = Counter(value.lower() for _, value in pairs)
+        hub = config.attribute_max_value_share * len(products)
+        for item, value in pairs:
+            if held[value.lower()] <= hub:
+                heads.append(item)
+                tails.append(b.entity(f"attr:{name}={value.lower()}", f"{label}: {value}", "attribute"))
     b.add("has_attribute", np.asarray(heads), np.asarray(tails))
 
 

@@ -42,6 +42,14 @@ def test_brands_and_attribute_values_become_shared_entities():
     assert graph.labels[graph.entities.index_of("attr:material=rubber")] == "material: rubber"
 
 
+def test_a_value_most_products_hold_is_a_hub_and_links_nothing():
+    products = tiny_products().assign(in_stock=[True] * 9 + [False], colour=["red"] * 5 + ["blue"] * 5)
+    graph = build_graph(Dataset.from_frames(tiny_dataset().events, products))
+    assert "attr:in_stock=true" not in graph.entities.ids and ("item:b5", "attr:in_stock=false") in edges(
+        graph, "has_attribute")
+    assert ("item:a1", "attr:colour=red") in edges(graph, "has_attribute")  # half the catalog: still a facet
+
+
 def test_identifier_columns_are_not_entities_and_wide_numeric_ones_become_bands():
     products = tiny_products().assign(ean=[f"40000{i}" for i in range(10)], gtin=np.arange(10) + 4_000_000_000_000, price=np.arange(10) * 1.5 + 1)
     graph = build_graph(Dataset.from_frames(tiny_dataset().events, products), GraphConfig(numeric_max_distinct=5, numeric_bins=2))
