@@ -42,8 +42,9 @@ class SearchConfig:
     catalog has one, else the type phrase of ``title_column`` after ``brand_column`` and
     ``name_column``; see :mod:`mlcore.search.category`), the query gets a type distribution, and a
     product's score gains ``category_boost`` x P(its type) / P(top type), in units of one list's top
-    score (1 with weighted fusion, 1 / (rrf_k + 1) with rrf; the profile weight likewise). ``category_weight`` > 0 also
-    adds the top type's products nearest the query as a third fused list (weight x P(top type)).
+    score (1 with weighted fusion, 1 / (rrf_k + 1) with rrf; the profile weight likewise).
+    ``category_weight`` > 0 also adds the top type's products nearest the query as a third fused list
+    (weight x P(top type)).
     Brand-only queries ("samsung") skip the type guess and rely on the brand boost. The defaults are the
     configuration recommended by ``benchmarks/search_chorus.py`` (p95 well under 50 ms on 19k products).
     """
