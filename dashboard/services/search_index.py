@@ -99,25 +99,33 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def attributes_of(*, catalog: Catalog) -> dict[str, dict[str, Any]]:
-    """``{external id: attributes}`` for the catalog's products that have any."""
+Indexed = tuple[str, str]  # what the index keeps of a product's attributes: (colour, attribute text)
+
+
+def indexed(attributes: Any) -> Indexed:
+    return _colour(attributes), attribute_text(attributes)
+
+
+def attributes_of(*, catalog: Catalog) -> dict[str, Indexed]:
+    """``{external id: (colour, attribute text)}`` for the catalog's products that have attributes (strings
+    only: the attribute dicts of a large catalog would not fit in memory at once)."""
     rows = Product.objects.filter(catalog=catalog).exclude(attributes={})
-    return dict(rows.values_list("external_id", "attributes").iterator(chunk_size=5000))
+    return {pid: indexed(a) for pid, a in rows.values_list("external_id", "attributes").iterator(chunk_size=5000)}
 
 
-def index_frame(products: pd.DataFrame, attributes: dict[str, dict[str, Any]]) -> pd.DataFrame:
+def index_frame(products: pd.DataFrame, attributes: dict[str, Indexed]) -> pd.DataFrame:
     """The engine's product table from a snapshot frame (``item_id, title, description, category, brand,
-    price, in_stock``) and the products' ``attributes`` dicts: ``id``, the searched texts (``attributes``
-    as :func:`attribute_text`) and the columns business rules read (``category``, ``brand``, ``price``,
+    price, in_stock``) and :func:`attributes_of`: ``id``, the searched texts (with ``attributes``, the
+    text of the attribute values) and the columns business rules read (``category``, ``brand``, ``price``,
     ``in_stock``, ``colour``) — the same names as the recommendation bundle's products, so one rule fits both."""
     frame = pd.DataFrame({"id": products["item_id"].astype(str)})
     for col in ("title", "description", "brand", "category"):
         frame[col] = products[col].fillna("").astype(str) if col in products.columns else ""
     frame["price"] = pd.to_numeric(products["price"], errors="coerce") if "price" in products.columns else np.nan
     frame["in_stock"] = products["in_stock"].astype(bool) if "in_stock" in products.columns else True
-    found = frame["id"].map(attributes)
-    frame["colour"] = [_colour(a) for a in found]
-    frame["attributes"] = [attribute_text(a) for a in found]
+    found = [attributes.get(pid, ("", "")) for pid in frame["id"]]
+    frame["colour"] = [colour for colour, _ in found]
+    frame["attributes"] = [text for _, text in found]
     frame["category_path"] = frame["category"]
     return frame[list(COLUMNS)]
 
@@ -128,7 +136,7 @@ def products_frame(*, catalog: Catalog, ids: list[str]) -> pd.DataFrame:
         "external_id", "title", "description", "category_path", "brand", "price", "in_stock", "attributes")
     raw = pd.DataFrame.from_records(list(rows), columns=["item_id", "title", "description", "category", "brand",
                                                          "price", "in_stock", "attributes"])
-    return index_frame(raw, dict(zip(raw["item_id"], raw["attributes"], strict=True)))
+    return index_frame(raw, {pid: indexed(a) for pid, a in zip(raw["item_id"], raw["attributes"], strict=True)})
 
 
 # -- encoders ----------------------------------------------------------------------------------
@@ -214,7 +222,7 @@ def _search_tuned(encoder: Any, anchors: list[str], positives: list[str],
     return tuned, info
 
 
-def index_build(*, bundle: Path, products: pd.DataFrame, attributes: dict[str, dict[str, Any]], text_model: str = "",
+def index_build(*, bundle: Path, products: pd.DataFrame, attributes: dict[str, Indexed], text_model: str = "",
                 progress: Callable[[int, int], None] | None = None, events: pd.DataFrame | None = None,
                 searches: pd.DataFrame | None = None, callback: Callback | None = None) -> Path:
     """Index ``products`` (a snapshot frame) into ``bundle/search`` atomically; returns that folder.

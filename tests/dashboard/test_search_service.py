@@ -82,9 +82,11 @@ def test_an_exact_title_finds_its_product_first_with_signals_and_reasons(catalog
 
 
 def test_attribute_values_are_searched_but_bare_numbers_are_not(catalog):
-    trained(catalog, {"P009": {"material": "vitrified stoneware", "capacity_ml": "350", "colour": "sage"},
+    trained(catalog, {"P009": {"material": "vitrified stoneware", "capacity_ml": "350", "colour": "red"},
                       "P004": {"rooms": ["kitchen", "cafe"], "dishwasher_safe": True}})
     assert ids(search(catalog=catalog, query="stoneware"))[0] == "P009"  # "Porcelain mug"
+    top = search(catalog=catalog, query="red mug")["hits"][0]
+    assert top["item_id"] == "P009" and "colour red" in top["reasons"]
     assert ids(search(catalog=catalog, query="cafe"))[0] == "P004"  # a list value
     assert search_index.attribute_text({"capacity_ml": "350", "safe": True, "material": "stoneware", "x": None}) \
         == "stoneware"
