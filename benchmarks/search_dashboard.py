@@ -2,7 +2,8 @@
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/search_dashboard.py [--limit 3000] [--data ../shared/data/chorus-icecat]
 
-Chorus/Icecat products (the first ``--limit``) are mapped to the training snapshot's shape and indexed
+Chorus/Icecat products (the first ``--limit``, their ``attr_t_*`` values as attributes) are mapped to the
+training snapshot's shape and indexed
 with :func:`dashboard.services.search_index.index_build` (the training job's step, MiniLM on the CPU).
 Then, as after an import: one new product is added in process A (``add_products`` + the part written
 to the version folder), and process B (a second, already loaded index) replays it — the sum is
@@ -27,13 +28,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def snapshot_frame(path: Path, limit: int) -> pd.DataFrame:
+def snapshot_frame(path: Path, limit: int) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
+    """The snapshot frame and each product's attributes (Icecat's ``attr_t_*`` text columns)."""
     raw = pd.read_json(path, lines=True, dtype={"id": str}, nrows=limit)
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "item_id": raw["id"].astype(str), "title": raw["title"].fillna(""),
         "description": raw["short_description"].fillna(""), "category": "", "brand": raw["supplier"].fillna(""),
         "price": pd.to_numeric(raw["price"], errors="coerce") / 100, "in_stock": True,
     })
+    text = raw[[c for c in raw.columns if c.startswith("attr_t_")]]
+    attributes = {pid: {k.removeprefix("attr_t_"): str(v) for k, v in row.items() if pd.notna(v)}
+                  for pid, row in zip(frame["item_id"], text.to_dict("records"), strict=True)}
+    return frame, attributes
 
 
 def main() -> None:
@@ -50,13 +56,14 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=3000)
     args = parser.parse_args()
     data = Path(args.data)
-    products = snapshot_frame(data / "products.jsonl.gz", args.limit)
+    products, attributes = snapshot_frame(data / "products.jsonl.gz", args.limit)
     with tempfile.TemporaryDirectory() as tmp:
         bundle = Path(tmp) / "bundle"
         bundle.mkdir()
         si.load_encoder(bundle, "")  # the model load is a per-process cost, not the build's
         t0 = time.perf_counter()
-        folder = si.index_build(bundle=bundle, products=products, attributes={})
+        folder = si.index_build(bundle=bundle, products=products,
+                                attributes={pid: si.indexed(a) for pid, a in attributes.items()})
         build_s = time.perf_counter() - t0
 
         def load() -> si.LoadedIndex:
