@@ -3,8 +3,8 @@
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/search_dashboard.py [--limit 3000] [--data ../shared/data/chorus-icecat]
 
 Chorus/Icecat products (the first ``--limit``, their ``attr_t_*`` values as attributes) are mapped to the
-training snapshot's shape and indexed
-with :func:`dashboard.services.search_index.index_build` (the training job's step, MiniLM on the CPU).
+training snapshot's shape and indexed with :func:`dashboard.services.search_index.index_build` (the training
+job's step, MiniLM on the CPU).
 Then, as after an import: one new product is added in process A (``add_products`` + the part written
 to the version folder), and process B (a second, already loaded index) replays it — the sum is
 "searchable in other workers within". Finally the Chorus dev queries run through the engine with
