@@ -258,10 +258,7 @@ def fusion_autotune_accept(request: HttpRequest, catalog: str, pk: int, run: int
     try:
         row = autotune_accept(run=row, by=request.user)
     except AutoTuneError as exc:
-        if _wants_json(request):
-            return JsonResponse({"error": str(exc)}, status=400)
-        messages.error(request, str(exc))
-        return redirect("dashboard:fusion_edit", cat.slug, config.pk)
+        return _refused(request, cat, config, exc)
     if _wants_json(request):
         return JsonResponse({"weights": row.proposed_weights, "run": row.pk})
     return redirect(reverse("dashboard:fusion_edit", args=[cat.slug, config.pk]) + f"?autotune={row.pk}")
@@ -274,11 +271,16 @@ def fusion_autotune_dismiss(request: HttpRequest, catalog: str, pk: int, run: in
     try:
         row = autotune_dismiss(run=row, by=request.user)
     except AutoTuneError as exc:
-        if _wants_json(request):
-            return JsonResponse({"error": str(exc)}, status=400)
-        messages.error(request, str(exc))
-    else:
-        if _wants_json(request):
-            return JsonResponse({"status": row.status, "decision": row.decision})
-        messages.info(request, _("Auto-tune proposal dismissed."))
+        return _refused(request, cat, config, exc)
+    if _wants_json(request):
+        return JsonResponse({"status": row.status, "decision": row.decision})
+    messages.info(request, _("Auto-tune proposal dismissed."))
+    return redirect("dashboard:fusion_edit", cat.slug, config.pk)
+
+
+def _refused(request: HttpRequest, cat: Catalog, config: FusionConfig, exc: AutoTuneError) -> HttpResponse:
+    """An accept/dismiss the service refused: JSON 400 for the page's script, else a message on the editor."""
+    if _wants_json(request):
+        return JsonResponse({"error": str(exc)}, status=400)
+    messages.error(request, str(exc))
     return redirect("dashboard:fusion_edit", cat.slug, config.pk)
