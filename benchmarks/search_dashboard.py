@@ -49,7 +49,7 @@ def main() -> None:
     import torch
 
     from dashboard.services import search_index as si
-    from mlcore.search.engine import SearchEngine
+    from mlcore.serving import search_store as store
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "chorus-icecat"))
@@ -66,9 +66,8 @@ def main() -> None:
                                 attributes={pid: si.indexed(a) for pid, a in attributes.items()})
         build_s = time.perf_counter() - t0
 
-        def load() -> si.LoadedIndex:
-            engine = SearchEngine.load(folder, si.load_encoder(bundle, ""))
-            return si.LoadedIndex(0, folder, engine, {})
+        def load() -> store.LoadedIndex:
+            return store.load_index(folder, lambda ref: si.load_encoder(bundle, ref))
 
         t0 = time.perf_counter()
         a = load()
@@ -78,13 +77,10 @@ def main() -> None:
                                             "description": "USB-C dock", "category": "", "brand": "Acme",
                                             "price": 99.0, "in_stock": True}]), {})
         t0 = time.perf_counter()
-        before = len(a.engine.dense) if a.engine.dense is not None else 0
-        a.engine.add_products(new)
-        vectors = a.engine.dense.vectors[before:] if a.engine.dense is not None else None
-        a.parts.add(si._write_part(folder, new, vectors))
+        store.add_products(a, new)
         add_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        si._replay(b)
+        store.replay(b)
         replay_s = time.perf_counter() - t0
         found = b.engine.search("flux capacitor dock", k=1).hits[0].product_id == "NEW-1"
 

@@ -7,14 +7,20 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from dashboard.models import (
+    ApiToken,
     AuditEntry,
+    AutoTuneRun,
     Catalog,
     ColumnMapping,
     EvaluationReport,
     Event,
+    FusionConfig,
+    FusionConfigRevision,
     ImportBatch,
+    Impression,
     ModelVersion,
     Product,
+    SearchSettings,
     Shopper,
     TrainingJob,
 )
@@ -112,10 +118,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
 
-# Fusion configs and their history (issue 5)
-from dashboard.models import FusionConfig, FusionConfigRevision  # noqa: E402
-
-
+# Fusion configs and their history
 @admin.register(FusionConfig)
 class FusionConfigAdmin(admin.ModelAdmin):
     list_display = ("name", "catalog", "normalization", "is_default", "updated_at", "updated_by")
@@ -138,10 +141,7 @@ class FusionConfigRevisionAdmin(admin.ModelAdmin):
         return False
 
 
-# Fusion auto-tune runs (issue 5)
-from dashboard.models import AutoTuneRun  # noqa: E402
-
-
+# Fusion auto-tune runs
 @admin.register(AutoTuneRun)
 class AutoTuneRunAdmin(admin.ModelAdmin):
     """Runs are written by the worker and decided on in the fusion editor: readable here, never edited."""
@@ -157,12 +157,41 @@ class AutoTuneRunAdmin(admin.ModelAdmin):
         return False
 
 
-# Search settings (issue 6)
-from dashboard.models import SearchSettings  # noqa: E402
-
-
+# Search settings
 @admin.register(SearchSettings)
 class SearchSettingsAdmin(admin.ModelAdmin):
     list_display = ("name", "catalog", "mode", "fusion", "lexical_weight", "dense_weight", "profile_weight", "is_default")
     list_filter = ("catalog", "mode")
     list_select_related = ("catalog",)
+
+
+# Storefront API
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created on the dashboard's API tokens page (the key is shown once there); here they are read."""
+
+    list_display = ("name", "kind", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at")
+    list_filter = ("kind",)
+    search_fields = ("name", "prefix")
+    exclude = ("key_hash",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Impression)
+class ImpressionAdmin(admin.ModelAdmin):
+    """Every list the API served, as logged; never edited."""
+
+    list_display = ("request_id", "catalog", "surface", "shopper_id", "model_version", "fallback", "created_at")
+    list_filter = ("surface", "fallback")
+    list_select_related = ("catalog",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

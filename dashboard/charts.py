@@ -75,7 +75,7 @@ def events_per_day_figure(rows: Iterable[DailyRow], *, type_labels: Mapping[str,
     return result
 
 
-# -- training jobs and model versions (issue 4) ---------------------------------------------
+# -- training jobs and model versions ---------------------------------------------
 _LAYOUT: dict[str, Any] = {"template": "plotly_white", "height": 360, "margin": {"l": 60, "r": 20, "t": 70, "b": 50},
                            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1}}
 _CURVE_SKIP = {"t", "phase", "done", "total", "samples_per_s", "seconds"}

@@ -15,7 +15,7 @@ def import_run(batch_id: int) -> str:
     return run(batch=batch).status
 
 
-# -- training jobs (issue 4) ------------------------------------------------------------
+# -- training jobs ------------------------------------------------------------
 from dashboard.services.training import TASK_REAP, TASK_RUN, jobs_reap, training_job_run  # noqa: E402
 
 
@@ -42,7 +42,7 @@ def training_scheduled(catalog_id: int, params: dict, queue: str = "cpu", auto_p
     return job.pk if job else None
 
 
-# -- fusion auto-tune (issue 5) -----------------------------------------------------------
+# -- fusion auto-tune -----------------------------------------------------------
 from dashboard.services.autotune import TASK_AUTOTUNE, TASK_AUTOTUNE_REAP, autotune_reap, autotune_run  # noqa: E402
 
 
@@ -56,3 +56,15 @@ def fusion_autotune(run_id: int) -> str:
 def fusion_autotune_reap() -> list[int]:
     """Beat: fail running auto-tunes whose worker stopped sending heartbeats."""
     return autotune_reap()
+
+
+# -- search index catch-up -------------------------------------------------------------------
+from dashboard.models import Catalog  # noqa: E402
+from dashboard.services.search_index import TASK_CATCH_UP, index_add_new_products  # noqa: E402
+
+
+@shared_task(name=TASK_CATCH_UP)
+def search_index_catch_up(catalog_id: int) -> int:
+    """Add the products the catalog's active search index lacks (imported while its version trained);
+    returns how many were added. Queued when a version is registered, promoted or rolled back."""
+    return index_add_new_products(catalog=Catalog.objects.get(pk=catalog_id))

@@ -1,7 +1,13 @@
 from django.urls import path
 
 from dashboard.views import catalog as catalog_views
+from dashboard.views import fusion as fusion_views
+from dashboard.views import imports as import_views
 from dashboard.views import overview
+from dashboard.views import search as search_views
+from dashboard.views import storefront as storefront_views
+from dashboard.views import tokens as token_views
+from dashboard.views import training as training_views
 
 app_name = "dashboard"
 
@@ -9,6 +15,7 @@ urlpatterns = [
     path("", overview.home, name="overview"),
     path("catalogs/new/", overview.catalog_create, name="catalog_create"),
     path("c/<slug:catalog>/", overview.catalog_overview, name="catalog_overview"),
+    path("c/<slug:catalog>/settings/", overview.catalog_edit, name="catalog_edit"),
     path("c/<slug:catalog>/events-per-day.csv", overview.events_per_day_csv, name="events_per_day_csv"),
     path("c/<slug:catalog>/products/", catalog_views.products, name="products"),
     path("c/<slug:catalog>/products/<int:pk>/", catalog_views.product_detail, name="product_detail"),
@@ -18,7 +25,6 @@ urlpatterns = [
 ]
 
 # Imports (catalog and event files)
-from dashboard.views import imports as import_views  # noqa: E402
 
 urlpatterns += [
     path("c/<slug:catalog>/imports/", import_views.imports, name="imports"),
@@ -30,8 +36,7 @@ urlpatterns += [
     path("c/<slug:catalog>/imports/<int:pk>/errors.csv", import_views.import_errors_csv, name="import_errors_csv"),
 ]
 
-# Training jobs and model versions (issue 4)
-from dashboard.views import training as training_views  # noqa: E402
+# Training jobs and model versions
 
 urlpatterns += [
     path("c/<slug:catalog>/jobs/", training_views.jobs, name="jobs"),
@@ -47,8 +52,7 @@ urlpatterns += [
          name="version_rollback"),
 ]
 
-# Fusion configs and the live preview (issue 5)
-from dashboard.views import fusion as fusion_views  # noqa: E402
+# Fusion configs and the live preview
 
 urlpatterns += [
     path("c/<slug:catalog>/fusion/", fusion_views.fusion_configs, name="fusion_configs"),
@@ -59,7 +63,7 @@ urlpatterns += [
          name="fusion_random_shopper"),
 ]
 
-# Fusion auto-tune (issue 5)
+# Fusion auto-tune
 urlpatterns += [
     path("c/<slug:catalog>/fusion/<int:pk>/autotune/", fusion_views.fusion_autotune_start, name="fusion_autotune"),
     path("c/<slug:catalog>/fusion/<int:pk>/autotune/<int:run>/progress.json", fusion_views.fusion_autotune_progress,
@@ -70,8 +74,7 @@ urlpatterns += [
          name="fusion_autotune_dismiss"),
 ]
 
-# Search: preview, settings and analytics (issue 6)
-from dashboard.views import search as search_views  # noqa: E402
+# Search: preview, settings and analytics
 
 urlpatterns += [
     path("c/<slug:catalog>/search/", search_views.search_preview, name="search_preview"),
@@ -83,4 +86,20 @@ urlpatterns += [
     path("c/<slug:catalog>/search/analytics/", search_views.search_analytics, name="search_analytics"),
     path("c/<slug:catalog>/search/analytics/queries.csv", search_views.search_analytics_csv,
          name="search_analytics_csv"),
+]
+
+# Demo storefront: a shop page calling the REST API with a public token
+
+urlpatterns += [
+    path("c/<slug:catalog>/storefront/", storefront_views.storefront, name="storefront"),
+    path("c/<slug:catalog>/storefront/events", storefront_views.storefront_events, name="storefront_events"),
+]
+
+# API tokens and the storefront origins (CORS) of a catalog
+
+urlpatterns += [
+    path("c/<slug:catalog>/tokens/", token_views.tokens, name="tokens"),
+    path("c/<slug:catalog>/tokens/new/", token_views.token_create, name="token_create"),
+    path("c/<slug:catalog>/tokens/<int:pk>/revoke/", token_views.token_revoke, name="token_revoke"),
+    path("c/<slug:catalog>/tokens/origins/", token_views.cors_origins, name="token_origins"),
 ]

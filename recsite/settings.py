@@ -31,16 +31,21 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "dashboard",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dashboard.api.middleware.RequestIdMiddleware",  # /api/ only: request.request_id and X-Request-Id
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "dashboard.api.middleware.ApiProblemMiddleware",  # /api/ only: Django's own errors as problem+json
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -80,11 +85,24 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
+def _throttle_cache(url: str) -> dict[str, str]:
+    """THROTTLE_CACHE_URL → a cache: ``locmem://`` (each process counts alone) or ``redis://…`` (shared)."""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if url.startswith("locmem://"):
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle"}
+    raise ValueError(f"THROTTLE_CACHE_URL={url!r} must start with locmem:// or redis://")
+
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(VAR_DIR / "cache"),
-    }
+    },
+    # API rate-limit counters: one increment and one read per request, so never the file cache. The embedded
+    # default counts per process (in memory); production sets THROTTLE_CACHE_URL=redis://… to count across them.
+    "throttle": _throttle_cache(envstr("THROTTLE_CACHE_URL", "locmem://")),
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -141,6 +159,9 @@ PROMOTION_MARGIN = envfloat("PROMOTION_MARGIN", 0.01)
 TRAINING_HEARTBEAT_S = envfloat("TRAINING_HEARTBEAT_S", 10.0)
 TRAINING_STALE_AFTER_S = envfloat("TRAINING_STALE_AFTER_S", 120.0)
 TRAINING_MAX_ATTEMPTS = envint("TRAINING_MAX_ATTEMPTS", 2)
+# Memory a training job may use, checked against the signals' cost models at launch (0: 80 % of the
+# memory available when the job is launched).
+TRAINING_MEMORY_BUDGET_MB = envint("TRAINING_MEMORY_BUDGET_MB", 0)
 SEARCH_FINETUNE_MIN_PAIRS = envint("SEARCH_FINETUNE_MIN_PAIRS", 50)  # query→click pairs that fine-tune the index
 SEARCH_FINETUNE_STEPS = envint("SEARCH_FINETUNE_STEPS", 60)
 CELERY_BEAT_SCHEDULE = {
@@ -148,9 +169,37 @@ CELERY_BEAT_SCHEDULE = {
     "autotune-reap": {"task": "dashboard.fusion_autotune_reap", "schedule": 60.0},
 }
 
+# The storefront API (/api/v1/): token auth only, one problem+json error shape, per-token throttling.
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["dashboard.api.auth.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["dashboard.api.auth.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["dashboard.api.throttles.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "dashboard.api.renderers.JsonOnlyNegotiation",
+    "URL_FORMAT_OVERRIDE": None,
+    "DEFAULT_PARSER_CLASSES": ["dashboard.api.parsers.StorableJSONParser"],
+    "EXCEPTION_HANDLER": "dashboard.api.errors.problem_handler",
+    "UNAUTHENTICATED_USER": None,
 }
+API_THROTTLE_PER_MINUTE = envint("API_THROTTLE_PER_MINUTE", 6000)  # per token, unless the token sets its own
+API_EVENTS_MAX_BATCH = envint("API_EVENTS_MAX_BATCH", 1000)
+API_IMPRESSION_FLUSH_S = envfloat("API_IMPRESSION_FLUSH_S", 0.5)  # how often buffered impressions are written
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Fusion storefront API",
+    "DESCRIPTION": "Recommendations, search, related items, events and catalog for storefronts.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {"EventTypeEnum": "mlcore.data.validate.EVENT_TYPES"},
+}
+# CORS: only the API, and only for the origins a catalog lists (dashboard.api.cors decides per request).
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-request-id"]
+CORS_EXPOSE_HEADERS = ["x-request-id", "x-model-version", "retry-after"]
 
 LOGGING = {
     "version": 1,

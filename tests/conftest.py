@@ -107,3 +107,10 @@ def _default_language() -> Iterator[None]:
     translation.activate("en")
     yield
     translation.activate("en")
+
+
+@pytest.fixture(autouse=True)
+def _impressions_written_at_once(settings):
+    """Served lists are logged by a background thread in production; its connection cannot see a test's
+    transaction, so tests write them in the request."""
+    settings.API_IMPRESSION_FLUSH_S = 0

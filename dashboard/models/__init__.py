@@ -1,8 +1,12 @@
-"""The dashboard's data model: catalogs, their products, shoppers and events, and imports."""
+"""The dashboard's data model: catalogs, their products, shoppers and events, imports, training, fusion,
+search settings and storefront access."""
+from dashboard.models.api import PUBLIC_SCOPES, ApiToken, Impression, Scope, TokenKind
+from dashboard.models.autotune import AutoTuneRun, Decision
 from dashboard.models.catalog import Catalog, Product, Shopper
 from dashboard.models.events import Event, EventType
 from dashboard.models.fusion import Fallback, FusionConfig, FusionConfigRevision
 from dashboard.models.imports import ColumnMapping, ImportBatch, ImportKind, ImportPolicy, ImportStatus
+from dashboard.models.search import SearchFusion, SearchMode, SearchSettings
 from dashboard.models.training import (
     AuditEntry,
     EvaluationReport,
@@ -14,30 +18,34 @@ from dashboard.models.training import (
 )
 
 __all__ = [
+    "PUBLIC_SCOPES",
+    "ApiToken",
     "AuditEntry",
-    "EvaluationReport",
-    "JobQueue",
-    "JobStatus",
-    "ModelVersion",
-    "TrainingJob",
-    "VersionState",
+    "AutoTuneRun",
     "Catalog",
     "ColumnMapping",
+    "Decision",
+    "EvaluationReport",
     "Event",
     "EventType",
+    "Fallback",
+    "FusionConfig",
+    "FusionConfigRevision",
     "ImportBatch",
     "ImportKind",
     "ImportPolicy",
     "ImportStatus",
+    "Impression",
+    "JobQueue",
+    "JobStatus",
+    "ModelVersion",
     "Product",
+    "Scope",
+    "SearchFusion",
+    "SearchMode",
+    "SearchSettings",
     "Shopper",
-    "Fallback",
-    "FusionConfig",
-    "FusionConfigRevision",
+    "TokenKind",
+    "TrainingJob",
+    "VersionState",
 ]
-from dashboard.models.search import SearchFusion, SearchMode, SearchSettings  # noqa: E402
-
-__all__ += ["SearchFusion", "SearchMode", "SearchSettings"]
-from dashboard.models.autotune import AutoTuneRun, Decision  # noqa: E402
-
-__all__ += ["AutoTuneRun", "Decision"]

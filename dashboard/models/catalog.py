@@ -12,6 +12,13 @@ class Catalog(models.Model):
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     description = models.TextField(_("description"), blank=True)
     default_currency = models.CharField(_("default currency"), max_length=3, default="GBP")
+    cors_origins = models.JSONField(
+        _("storefront origins"), default=list, blank=True,
+        help_text=_("Web origins (e.g. https://shop.example.com) whose pages may call the API from the browser."))
+    event_weights = models.JSONField(
+        _("event weights"), default=dict, blank=True,
+        help_text=_("How much each event type counts when training, over the engine's defaults "
+                    "(``{type: weight}``; only the types changed are stored)."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -39,6 +39,7 @@ class Event(models.Model):
     timestamp = models.DateTimeField(_("time"))
     session_id = models.CharField(_("session id"), max_length=200, blank=True)
     event_id = models.CharField(_("event id"), max_length=200, null=True, blank=True)  # noqa: DJ001 - NULL = no id, exempt from the unique constraint
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)  # the served list it came from
     batch = models.ForeignKey(
         "dashboard.ImportBatch", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         db_constraint=False,
@@ -57,6 +58,8 @@ class Event(models.Model):
             models.Index(fields=["catalog", "timestamp"]),
             models.Index(fields=["shopper", "timestamp"]),
             models.Index(fields=["product", "timestamp"]),
+            models.Index(fields=["catalog", "request_id"], name="event_request_id",
+                         condition=~models.Q(request_id="")),
         ]
         verbose_name = _("event")
         verbose_name_plural = _("events")

@@ -5,10 +5,13 @@ product is not in the catalog create it from the row's title when a title column
 mapped; otherwise they are rejected with a message to import products first.
 Events whose event id repeats (in the file, or already stored for the catalog) are
 dropped and counted as duplicates, not errors.
+
+:func:`build_plan` reads a file; :func:`plan_from_frame` runs the same checks on rows
+already in memory (the storefront API's batches).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +36,7 @@ class Plan:
     rows_read: int = 0
     duplicates: int = 0
     new_products: pd.DataFrame | None = None  # events only: id, title, price of products to create
+    replace_attributes: bool = False  # products: the rows' attributes replace the stored ones (else merged)
 
     @property
     def rejected_rows(self) -> int:
@@ -71,10 +75,30 @@ def build_plan(*, catalog: Catalog, kind: str, path: Path, name: str, mapping: M
         on_progress(done)
     rows = pd.concat(clean, ignore_index=True) if clean else pd.DataFrame()
     plan = Plan(kind=kind, rows=rows, mapped=frozenset(mapping.values()), errors=errors, rows_read=done)
-    if kind == "products":
+    return _resolve(plan, catalog)
+
+
+def plan_from_frame(*, catalog: Catalog, kind: str, frame: pd.DataFrame, mapping: Mapping[str, str],
+                    carry: Sequence[str] = (), unknown_product: str | None = None) -> Plan:
+    """The plan of rows already in memory: ``frame`` holds text columns (``""`` when missing) and ``_row``.
+
+    ``carry`` names columns the caller has checked itself; they are copied into the plan's rows
+    as they are (events: ``request_id``; products: ``attributes`` as dicts). ``unknown_product``
+    replaces the message for an event whose product is not in the catalog (``{product}`` is
+    the product id).
+    """
+    rows, errors = validate_chunk(frame.drop(columns=list(carry)), kind=kind, mapping=mapping)
+    for column in carry:
+        rows[column] = frame.loc[rows.index, column]
+    plan = Plan(kind=kind, rows=rows, mapped=frozenset(mapping.values()), errors=errors, rows_read=len(frame))
+    return _resolve(plan, catalog, unknown_product)
+
+
+def _resolve(plan: Plan, catalog: Catalog, unknown_product: str | None = None) -> Plan:
+    if plan.kind == "products":
         _check_products(plan)
     else:
-        _resolve_events(plan, catalog)
+        _resolve_events(plan, catalog, unknown_product)
     plan.errors.sort(key=lambda e: (e.row, e.field))
     return plan
 
@@ -85,7 +109,7 @@ def _check_products(plan: Plan) -> None:
     plan.rows = _drop_rows(plan.rows, dup)
 
 
-def _resolve_events(plan: Plan, catalog: Catalog) -> None:
+def _resolve_events(plan: Plan, catalog: Catalog, unknown_product: str | None = None) -> None:
     rows = plan.rows
     with_id = rows["event_id"] != ""
     if with_id.any():
@@ -102,12 +126,17 @@ def _resolve_events(plan: Plan, catalog: Catalog) -> None:
     errors: list[RowError] = []
     if unknown_mask.any():
         unknown = rows[unknown_mask]
+        untitled = unknown
         if "title" in plan.mapped:
             titled = unknown[unknown["title"] != ""]
             firsts = titled.drop_duplicates("product", keep="first")
             cols = ["product", "title"] + (["price"] if "price" in unknown else [])
             plan.new_products = firsts[cols].rename(columns={"product": "id"}).reset_index(drop=True)
             untitled = unknown[~unknown["product"].isin(firsts["product"])]
+        if unknown_product is not None:
+            errors = [RowError(int(r), "product", "", str(p), unknown_product.format(product=p))
+                      for r, p in zip(untitled[ROW], untitled["product"], strict=True)]
+        elif "title" in plan.mapped:
             errors = [RowError(int(r), "product", "", str(p), f"product “{p}” is not in the catalog and no row of "
                                "this file gives its title; fill in the title or import the products file first")
                       for r, p in zip(untitled[ROW], untitled["product"], strict=True)]

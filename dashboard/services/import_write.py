@@ -4,7 +4,8 @@ PostgreSQL: the rows are streamed with ``COPY`` (psycopg 3) into a temporary tab
 moved with one ``INSERT … SELECT … ON CONFLICT`` per table. Other databases (SQLite,
 the embedded default): ``bulk_create`` / ``bulk_update`` in batches.
 Products upsert by external id and only overwrite the fields the file maps;
-attributes are merged into the stored ones.
+attributes are merged into the stored ones (replaced when the plan says so).
+Events carry an optional ``request_id`` column (the served list they came from).
 """
 from __future__ import annotations
 
@@ -39,15 +40,17 @@ class WriteCounts:
     shoppers_created: int = 0
 
 
-def write_plan(*, plan: Plan, catalog: Catalog, batch: ImportBatch,
+def write_plan(*, plan: Plan, catalog: Catalog, batch: ImportBatch | None,
                on_progress: Callable[[int], None] | None = None) -> WriteCounts:
     """Write ``plan`` for ``catalog``; call inside ``transaction.atomic()``.
 
+    ``batch`` is the import the events come from (``None``: sent through the API).
     ``on_progress(rows_written)`` is called while events stream in (PostgreSQL path).
     """
     fast = use_copy()
     if plan.kind == "products":
-        return (_pg_products if fast else _products)(plan.rows, plan.mapped, catalog)
+        return (_pg_products if fast else _products)(plan.rows, plan.mapped, catalog,
+                                                     replace_attributes=plan.replace_attributes)
     counts = WriteCounts()
     if plan.new_products is not None and len(plan.new_products):
         fields = frozenset(f for f in ("title", "price") if f in plan.new_products)
@@ -88,7 +91,8 @@ def _product_values(row: dict, mapped: frozenset[str]) -> dict:
     return values
 
 
-def _products(rows: pd.DataFrame, mapped: frozenset[str], catalog: Catalog, insert_only: bool = False) -> WriteCounts:
+def _products(rows: pd.DataFrame, mapped: frozenset[str], catalog: Catalog, insert_only: bool = False,
+              replace_attributes: bool = False) -> WriteCounts:
     counts = WriteCounts()
     records = rows.to_dict("records")
     existing: dict[str, Product] = {}
@@ -105,9 +109,11 @@ def _products(rows: pd.DataFrame, mapped: frozenset[str], catalog: Catalog, inse
             values["currency"] = values["currency"] or catalog.default_currency
             new.append(Product(catalog=catalog, external_id=r["id"], attributes=attributes, **values))
         elif not insert_only:
+            if "currency" in values:  # as the COPY path: an empty currency is the catalog's
+                values["currency"] = values["currency"] or catalog.default_currency
             for column, value in values.items():
                 setattr(product, column, value)
-            product.attributes = {**product.attributes, **attributes}
+            product.attributes = attributes if replace_attributes else {**product.attributes, **attributes}
             changed.append(product)
     Product.objects.bulk_create(new, batch_size=BATCH)
     if changed:
@@ -121,7 +127,11 @@ def _products(rows: pd.DataFrame, mapped: frozenset[str], catalog: Catalog, inse
     return counts
 
 
-def _events(rows: pd.DataFrame, catalog: Catalog, batch: ImportBatch, counts: WriteCounts) -> None:
+def _request_ids(rows: pd.DataFrame) -> pd.Series:
+    return rows["request_id"] if "request_id" in rows else pd.Series("", index=rows.index, dtype="str")
+
+
+def _events(rows: pd.DataFrame, catalog: Catalog, batch: ImportBatch | None, counts: WriteCounts) -> None:
     shopper_ids = [s for s in rows["shopper"].unique().tolist() if s]
     shoppers: dict[str, int] = {}
     for ids in _chunks(shopper_ids):
@@ -137,13 +147,15 @@ def _events(rows: pd.DataFrame, catalog: Catalog, batch: ImportBatch, counts: Wr
     # One executemany instead of bulk_create: building 10⁵ model instances costs more than the insert.
     ops = connection.ops
     columns = ["catalog_id", "type", "shopper_id", "product_id", "query", "quantity", "value", "timestamp",
-               "session_id", "event_id", "batch_id"]
+               "session_id", "event_id", "request_id", "batch_id"]
     cols = ["type", "shopper", "product", "query", "quantity", "value", "timestamp", "session", "event_id"]
+    batch_id = batch.pk if batch is not None else None
     values = [
         (catalog.pk, t, shoppers.get(s), products.get(p), q, int(n),
          ops.adapt_decimalfield_value(_decimal(v), 14, 2), ops.adapt_datetimefield_value(ts.to_pydatetime()),
-         sess, eid or None, batch.pk)
-        for t, s, p, q, n, v, ts, sess, eid in rows[cols].itertuples(index=False, name=None)
+         sess, eid or None, rid, batch_id)
+        for (t, s, p, q, n, v, ts, sess, eid), rid in zip(rows[cols].itertuples(index=False, name=None),
+                                                          _request_ids(rows), strict=True)
     ]
     sql = (f"INSERT INTO {Event._meta.db_table} ({', '.join(ops.quote_name(c) for c in columns)}) "
            f"VALUES ({', '.join(['%s'] * len(columns))})")
@@ -169,8 +181,8 @@ def _copy(cursor, table: str, frame: pd.DataFrame, on_progress: Callable[[int], 
                 on_progress(start + len(part))
 
 
-def _pg_products(rows: pd.DataFrame, mapped: frozenset[str], catalog: Catalog, insert_only: bool = False
-                 ) -> WriteCounts:
+def _pg_products(rows: pd.DataFrame, mapped: frozenset[str], catalog: Catalog, insert_only: bool = False,
+                 replace_attributes: bool = False) -> WriteCounts:
     counts = WriteCounts()
     table = "import_products_tmp"
     frame = pd.DataFrame({"external_id": rows["id"]})
@@ -197,7 +209,8 @@ def _pg_products(rows: pd.DataFrame, mapped: frozenset[str], catalog: Catalog, i
             for col, default in defaults.items())
         updates = [f"{col} = EXCLUDED.{col}" for col in present - {"external_id", "attributes"}]
         if has_attrs:
-            updates.append("attributes = dashboard_product.attributes || EXCLUDED.attributes")
+            updates.append("attributes = EXCLUDED.attributes" if replace_attributes
+                           else "attributes = dashboard_product.attributes || EXCLUDED.attributes")
         conflict = "DO NOTHING" if insert_only else "DO UPDATE SET " + ", ".join([*updates, "updated_at = now()"])
         raw.execute(
             f"INSERT INTO dashboard_product (catalog_id, external_id, {', '.join(defaults)}, created_at, updated_at) "
@@ -213,7 +226,7 @@ def _pg_products(rows: pd.DataFrame, mapped: frozenset[str], catalog: Catalog, i
     return counts
 
 
-def _pg_events(rows: pd.DataFrame, catalog: Catalog, batch: ImportBatch, counts: WriteCounts,
+def _pg_events(rows: pd.DataFrame, catalog: Catalog, batch: ImportBatch | None, counts: WriteCounts,
                on_progress: Callable[[int], None] | None = None) -> None:
     """Shoppers upserted through a temp table; events COPYed straight into the table (ids mapped in pandas).
 
@@ -238,10 +251,12 @@ def _pg_events(rows: pd.DataFrame, catalog: Catalog, batch: ImportBatch, counts:
             "timestamp": rows["timestamp"],
             "session_id": rows["session"],
             "event_id": rows["event_id"].where(rows["event_id"] != "", None),
-            "batch_id": batch.pk,
+            "request_id": _request_ids(rows),
+            "batch_id": pd.Series(batch.pk if batch is not None else None, index=rows.index, dtype="Int64"),
         })
         with_id = frame["event_id"].notna()
-        _copy(raw, "dashboard_event", frame[~with_id], on_progress)
+        if not with_id.all():
+            _copy(raw, "dashboard_event", frame[~with_id], on_progress)
         counts.rows_imported = int((~with_id).sum())
         if with_id.any():
             table = "import_events_tmp"

@@ -211,11 +211,12 @@ def import_run(*, batch: ImportBatch) -> ImportBatch:
 
 
 def _search_add_hook(catalog_id: int) -> Callable[[], None]:
-    """After the commit: new products join the active search index (seconds; no retraining)."""
+    """After the commit: a worker adds the new products to the active search index (seconds; no retraining).
+    Queued, never done here: a small import runs inside a web request, which must not encode products."""
     def hook() -> None:
-        from dashboard.services.search_index import index_add_after_import
+        from dashboard.services.search_index import index_catch_up_later
 
-        index_add_after_import(catalog_id)
+        index_catch_up_later(catalog_id=catalog_id)
 
     return hook
 

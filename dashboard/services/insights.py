@@ -1,8 +1,8 @@
 """Product and shopper insights for the pages (and, later, the API): related items and inferred interests.
 
-Related items come from the active version's bundle (:mod:`mlcore.related`); a shopper's profile is
+Related items come from the active version's bundle (:mod:`mlcore.serving.related`); a shopper's profile is
 built from their events in the database, so it is current even between trainings
-(:mod:`mlcore.profile`), with the bundle's text embeddings for its vector when there is a version.
+(:mod:`mlcore.serving.profile`), with the bundle's text embeddings for its vector when there is a version.
 Both return plain, JSON-ready dicts with a ``state`` and, when there is nothing to show, a ``message``
 that says what to do.
 """
@@ -21,9 +21,9 @@ from dashboard.selectors.fusion import fusion_config_default
 from dashboard.selectors.products import catalog_prices, products_by_external_id
 from dashboard.selectors.shoppers import shopper_events_recent
 from dashboard.services.serving import ServingError, active_bundle
-from mlcore.profile import ShopperProfile, build_profile
-from mlcore.related import Reason, RelatedItem, UnknownItemError, complementary_items, similar_items
-from mlcore.training.artifacts import Bundle
+from mlcore.serving.bundle import Bundle
+from mlcore.serving.profile import ShopperProfile, build_profile
+from mlcore.serving.related import Reason, RelatedItem, UnknownItemError, complementary_items, similar_items
 
 RELATED_K = 8
 HISTORY_LIMIT = 1000

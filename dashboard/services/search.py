@@ -6,8 +6,9 @@ rules as recommendations; none linked: the catalog's default fusion config) and 
 shopper's profile re-ranks the results.
 
 Personalisation: a shopper's profile is the unit-length mean of the index's dense vectors of the
-products in their last :data:`PROFILE_EVENTS` events, weighted by what they did
-(:data:`EVENT_WEIGHTS`: purchase > add to cart > click > view). The engine adds
+products in their last :data:`PROFILE_EVENTS` events, weighted by what they did (the shopper profile's
+:data:`~mlcore.serving.profile.EVENT_WEIGHTS`: purchase 8 > add to cart 4 > click 2 > view 1; returns and
+searches, weight <= 0, are left out), computed by :func:`mlcore.serving.profile.profile_vector`. The engine adds
 ``profile_weight × cosine(profile, product)`` to each candidate's score.
 """
 from __future__ import annotations
@@ -23,18 +24,19 @@ import pandas as pd
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from dashboard.models import Catalog, Event, EventType, FusionConfig, Product, SearchFusion, SearchMode, SearchSettings
+from dashboard.models import Catalog, Event, FusionConfig, Product, SearchFusion, SearchMode, SearchSettings
 from dashboard.services.fusion import FusionConfigError, config_settings, parse_settings
 from dashboard.services.search_index import LoadedIndex, SearchUnavailable, active_index
 from dashboard.services.serving import purchased_item_ids, recent_item_ids
 from mlcore.fusion import InStock, Rule
 from mlcore.search.engine import SearchConfig, SearchEngine
+from mlcore.serving.profile import EVENT_WEIGHTS, profile_vector
 
 __all__ = ["SearchInputError", "SearchUnavailable", "search", "search_compare", "search_settings_ensure",
            "search_settings_save", "shopper_profile"]
 
 PROFILE_EVENTS = 50
-EVENT_WEIGHTS = {EventType.PURCHASE: 4.0, EventType.ADD_TO_CART: 3.0, EventType.CLICK: 2.0, EventType.VIEW: 1.0}
+PROFILE_TYPES = [t for t, w in EVENT_WEIGHTS.items() if w > 0]  # the events a profile vector is made of
 MAX_WEIGHT = 10.0
 MAX_K = 100
 MAX_QUERY = 500
@@ -162,15 +164,22 @@ def engine_config(base: SearchConfig, values: Mapping[str, Any]) -> SearchConfig
         synonyms=parse_synonyms(values["synonyms"]))
 
 
-def _rules(catalog: Catalog, config: FusionConfig | None) -> tuple[Rule, ...]:
-    """The business rules of ``config`` (None: the catalog's default fusion config; none: no rules)."""
+def _rules(catalog: Catalog, config: FusionConfig | None) -> tuple[tuple[Rule, ...], str]:
+    """The business rules of ``config`` (None: the catalog's default fusion config; none: no rules) and the
+    name of the config they come from ("" for none)."""
     config = config or FusionConfig.objects.filter(catalog=catalog, is_default=True).first()
     if config is None:
-        return ()
+        return (), ""
     try:
-        return parse_settings(config_settings(config)).rules
+        return parse_settings(config_settings(config)).rules, config.name
     except FusionConfigError as exc:
         raise SearchInputError(_("fusion config “%(name)s”: %(error)s") % {"name": config.name, "error": exc}) from None
+
+
+def _default_settings(catalog: Catalog) -> SearchSettings:
+    """The catalog's default settings (one query once they exist; the first call creates them)."""
+    found = SearchSettings.objects.filter(catalog=catalog, is_default=True).select_related("fusion_config").first()
+    return found or search_settings_ensure(catalog=catalog)[0]
 
 
 # -- personalisation ------------------------------------------------------------------------
@@ -180,18 +189,14 @@ def shopper_profile(*, catalog: Catalog, shopper_external_id: str, engine: Searc
     if engine.dense is None:
         return None, 0
     rows = list(Event.objects.filter(catalog=catalog, shopper__external_id=shopper_external_id,
-                                     product__isnull=False, type__in=list(EVENT_WEIGHTS))
+                                     product__isnull=False, type__in=PROFILE_TYPES)
                 .order_by("-timestamp", "-pk").values_list("product__external_id", "type")[:PROFILE_EVENTS])
     if not rows:
         return None, 0
     positions = pd.Index(engine.products["id"]).get_indexer([pid for pid, _t in rows])
-    weights = np.array([EVENT_WEIGHTS[EventType(t)] for _p, t in rows], dtype=np.float32)
-    known = positions >= 0
-    if not known.any():
-        return None, 0
-    profile = weights[known] @ engine.dense.vectors[positions[known]]
-    norm = float(np.linalg.norm(profile))
-    return (profile / norm if norm > 0 else None), int(known.sum())
+    weights = np.array([EVENT_WEIGHTS[t] for _p, t in rows], dtype=np.float32)
+    profile = profile_vector(positions, weights, engine.dense.vectors)
+    return profile, int((positions >= 0).sum()) if profile is not None else 0
 
 
 # -- querying ---------------------------------------------------------------------------------
@@ -220,11 +225,15 @@ def _query(text: str) -> str:
 
 
 def search(*, catalog: Catalog, query: str, k: int = 10, settings: SearchSettings | Mapping[str, Any] | None = None,
-           shopper: str | None = None, profile_weight: float | None = None, context: str = "") -> dict[str, Any]:
-    """Run ``query`` with ``settings`` (saved, an unsaved dict, or None: the default) on the active index.
+           shopper: str | None = None, profile_weight: float | None = None, context: str = "", offset: int = 0,
+           filters: Mapping[str, tuple[str, ...]] | None = None, exclude: Sequence[str] = ()) -> dict[str, Any]:
+    """Run ``query`` with ``settings`` (saved, an unsaved dict, or None: the default) on the active index: the
+    ``k`` results from ``offset`` (the dashboard's search page and the storefront API both call this).
 
     ``profile_weight`` overrides the settings' weight when given. The rules see the shopper's purchases and
-    recent events from the database (exclude-bought / exclude-recent) and ``context`` (pins limited to a page). Returns ``{"version", "settings",
+    recent events from the database (exclude-bought / exclude-recent) and ``context`` (pins limited to a page).
+    ``filters`` (column → values, any of) and ``exclude`` (product ids) are the request's own; an unknown filter
+    column is a :class:`SearchInputError`. Returns ``{"version", "settings",
     "query" (the parsed query), "suggestion", "shopper", "took_ms", "hits": [{rank, item_id, product_pk,
     title, price, currency, image_url, category, score, signals, reasons}]}``. Raises
     :class:`SearchInputError` for bad input and :class:`SearchUnavailable` when there is no index.
@@ -232,12 +241,12 @@ def search(*, catalog: Catalog, query: str, k: int = 10, settings: SearchSetting
     text = _query(query)
     k = max(1, min(int(k), MAX_K))
     if settings is None:
-        settings = search_settings_ensure(catalog=catalog)[0]
+        settings = _default_settings(catalog)
     values = settings_values(settings) if isinstance(settings, SearchSettings) else clean_settings(catalog, settings)
     weight = values["profile_weight"] if profile_weight is None else _float(
         {"profile_weight": profile_weight}, "profile_weight", 0.0, 0.0, MAX_WEIGHT)
     version, loaded = active_index(catalog)
-    rules = _rules(catalog, values["fusion_config"])
+    rules, rules_from = _rules(catalog, values["fusion_config"])
     bought = purchased_item_ids(catalog_id=catalog.pk, shopper_external_id=shopper, rules=rules) if shopper else []
     recent = recent_item_ids(catalog_id=catalog.pk, shopper_external_id=shopper, rules=rules) if shopper else []
     with loaded.lock:
@@ -245,25 +254,30 @@ def search(*, catalog: Catalog, query: str, k: int = 10, settings: SearchSetting
         profile, history = (shopper_profile(catalog=catalog, shopper_external_id=shopper, engine=engine)
                             if shopper else (None, 0))
         started = time.perf_counter()
-        result = engine.search(text, k=k, user_profile=profile, profile_weight=weight if profile is not None else 0.0,
-                               rules=rules, bought=bought, recent=recent, context=context)
+        try:
+            result = engine.search(text, k=k, user_profile=profile,
+                                   profile_weight=weight if profile is not None else 0.0, rules=rules, bought=bought,
+                                   recent=recent, context=context, filters=filters, exclude=exclude, offset=offset)
+        except ValueError as exc:  # a filter on a column the index does not have
+            raise SearchInputError(_("filter: %(error)s") % {"error": exc}) from None
         took = (time.perf_counter() - started) * 1000
     return {
         "version": version.number, "took_ms": round(took, 1), "query": result.query.to_dict(),
         "suggestion": result.suggestion,
         "settings": {"name": values["name"], "mode": values["mode"], "fusion": values["fusion"],
-                     "profile_weight": weight, "rules": len(rules)},
+                     "profile_weight": weight, "rules": len(rules), "fusion_config": rules_from},
         "shopper": {"id": shopper, "history": history, "personalised": profile is not None and weight > 0}
         if shopper else None,
-        "hits": _hits(catalog, result.hits),
+        "hits": _hits(catalog, result.hits, offset),
     }
 
 
-def _hits(catalog: Catalog, hits: Sequence[Any]) -> list[dict[str, Any]]:
+
+def _hits(catalog: Catalog, hits: Sequence[Any], offset: int = 0) -> list[dict[str, Any]]:
     products = {p.external_id: p for p in Product.objects.filter(catalog=catalog,
                                                                  external_id__in=[h.product_id for h in hits])}
     out = []
-    for rank, h in enumerate(hits, start=1):
+    for rank, h in enumerate(hits, start=offset + 1):
         p = products.get(h.product_id)
         out.append({
             "rank": rank, "item_id": h.product_id, "product_pk": p.pk if p else None,

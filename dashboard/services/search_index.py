@@ -1,53 +1,45 @@
 """The search index of a model version: built by the training job, loaded once per process, grown by imports.
 
-Layout, inside the version's bundle folder::
+The files (the built index, its added parts, replaying them) are :mod:`mlcore.serving.search_store`'s;
+this module adds what needs Django: the database's products, the settings, the per-process cache.
 
-    <artifact_path>/search/            mlcore SearchEngine.save() + index.json (encoder, size, build time)
-    <artifact_path>/search/added/<part>/   products.jsonl + vectors.npy of products imported after training
-
-The trained index is written to a hidden sibling and renamed into place before the version is
-registered, so no version ever points at a partial index. Products imported later are added in
-*parts*, each written the same way (hidden folder, then rename), never by rewriting the trained
-files. Every process replays the parts it has not seen on its next search (one directory listing
-per call), so a product imported through any web process or worker is searchable there within
-seconds. Products already indexed are skipped on replay, so two processes adding the same
-product at once do no harm. When a process first loads a version's index it also adds the
-catalog's products the index still lacks (imported while that version was training).
+The trained index is written before the version is registered, so no version ever points at a
+partial index. Products imported later are encoded on a worker (the import's on-commit hook) and
+written as a part; every process replays the parts it has not seen on its next search (one
+directory listing per call, no encoding), so a product imported anywhere is searchable everywhere
+within seconds. Products imported while a version trained are added by the catch-up task
+(:data:`TASK_CATCH_UP`), queued when a version is registered, promoted or rolled back. A web
+process never encodes products: it only loads index files and replays parts.
 """
 from __future__ import annotations
 
 import copy
-import json
 import logging
-import os
-import shutil
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from celery import current_app
 from django.conf import settings
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from dashboard.models import Catalog, ModelVersion, Product
 from dashboard.selectors.training import active_version
-from mlcore.search.click_pairs import click_pairs
+from mlcore.search.click_pairs import CLICK_WINDOW_MINUTES, click_pairs
 from mlcore.search.engine import SearchConfig, SearchEngine
 from mlcore.search.lexical import field_texts
+from mlcore.serving import search_store as store
+from mlcore.serving.search_store import INDEX_ENCODER, LoadedIndex
 from mlcore.training import Callback
 
 log = logging.getLogger(__name__)
-SEARCH_DIR = "search"
-ADDED_DIR = "added"
-META_FILE = "index.json"
+TASK_CATCH_UP = "dashboard.search_index_catch_up"
 TEXT_ENCODER_DIR = Path("signals") / "text" / "encoder"
-CATCH_UP_LIMIT = 2000  # products a first load adds (encoding on a web process's CPU: ~1 min at most)
 COLOUR_KEYS = ("colour", "color", "Colour", "Color", "COLOUR", "COLOR")
 # The index is built in the fullest mode so that every saved search setting (any mode) can run on it.
 INDEX_CONFIG = SearchConfig(
@@ -60,8 +52,6 @@ INDEX_CONFIG = SearchConfig(
 # ``attributes`` is the text of the product's attribute values (searchable: "android", "usb-c").
 COLUMNS = ("id", "title", "description", "brand", "category", "category_path", "price", "in_stock", "colour",
            "attributes")
-INDEX_ENCODER = "index"  # index.json "encoder" when the index folder holds its own (search-tuned) encoder
-CLICK_WINDOW_MINUTES = 30  # a click/cart/purchase this soon after a search answers it
 PAIR_REPEAT_MAX = 5  # a query → product pair is repeated by its count, at most this often
 FINETUNE: dict[str, Any] = {"batch_size": 32, "lr": 5e-5, "freeze_layers": 3, "temperature": 0.05}
 
@@ -232,9 +222,8 @@ def index_build(*, bundle: Path, products: pd.DataFrame, attributes: dict[str, I
     (``SEARCH_FINETUNE_STEPS`` steps) and saved in the index folder (``index.json`` ``encoder`` is then
     ``"index"`` and ``finetune`` records the pairs, steps and seconds).
     """
-    target = bundle / SEARCH_DIR
-    if target.exists():
-        raise FileExistsError(f"{target} already holds an index; a version's index is built once")
+    if store.index_dir(bundle).exists():
+        raise FileExistsError(f"{store.index_dir(bundle)} already holds an index; a version's index is built once")
     frame = index_frame(products, attributes)
     if progress:
         progress(0, len(frame))
@@ -255,42 +244,17 @@ def index_build(*, bundle: Path, products: pd.DataFrame, attributes: dict[str, I
         callback.log(f"search index: {pairs} search → product pairs, fewer than {tuning['min_pairs']}; "
                      "encoder not fine-tuned")
     engine = SearchEngine(INDEX_CONFIG, encoder).build(frame)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{SEARCH_DIR}.partial-", dir=bundle))
-    try:
-        engine.save(tmp)
-        tuned = tuning.get("steps", 0) > 0  # 0: too few pairs for one batch, the copy is unchanged
-        if tuned and not (tmp / "encoder" / "encoder.json").exists():
-            encoder.save(tmp / "encoder")
-        meta = {"encoder": INDEX_ENCODER if tuned else ref, "products": len(frame),
-                "seconds": round(time.monotonic() - started, 2), "finetune": tuning,
-                "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        (tmp / META_FILE).write_text(json.dumps(meta, indent=1))
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    tuned = tuning.get("steps", 0) > 0  # 0: too few pairs for one batch, the copy is unchanged
+    meta = {"encoder": INDEX_ENCODER if tuned else ref, "products": len(frame),
+            "seconds": round(time.monotonic() - started, 2), "finetune": tuning,
+            "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    target = store.write_index(bundle, engine, meta, encoder=encoder if tuned else None)
     if progress:
         progress(len(frame), len(frame))
     return target
 
 
 # -- the per-process cache -------------------------------------------------------------------
-
-@dataclass
-class LoadedIndex:
-    """A version's engine in memory, with the added parts already replayed into it."""
-
-    version_id: int
-    folder: Path
-    engine: SearchEngine
-    meta: dict[str, Any]
-    parts: set[str] = field(default_factory=set)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    caught_up: bool = False
-
-    def ids(self) -> set[str]:
-        return set(self.engine.products["id"].tolist())
-
 
 _CACHE: dict[tuple[int, str], LoadedIndex] = {}
 _LOCK = threading.Lock()
@@ -302,60 +266,39 @@ def clear_cache() -> None:
 
 
 def index_folder(version: ModelVersion) -> Path:
-    return Path(version.artifact_path) / SEARCH_DIR
-
-
-def _parts(folder: Path) -> list[str]:
-    added = folder / ADDED_DIR
-    return sorted(p.name for p in added.iterdir() if not p.name.startswith(".")) if added.exists() else []
-
-
-def _replay(loaded: LoadedIndex) -> None:
-    """Add the parts written (by any process) since this process last looked."""
-    new = [p for p in _parts(loaded.folder) if p not in loaded.parts]
-    if not new:
-        return
-    frames, vectors = [], []
-    for name in new:
-        part = loaded.folder / ADDED_DIR / name
-        frames.append(pd.read_json(part / "products.jsonl", orient="records", lines=True, dtype={"id": str}))
-        if (part / "vectors.npy").exists():
-            vectors.append(np.load(part / "vectors.npy"))
-    frame = pd.concat(frames, ignore_index=True)
-    frame["id"] = frame["id"].astype(str)
-    keep = (~frame["id"].isin(loaded.ids()) & ~frame["id"].duplicated()).to_numpy()
-    if keep.any():
-        vecs = np.vstack(vectors)[keep] if vectors and loaded.engine.dense is not None else None
-        loaded.engine.add_products(frame[keep].reset_index(drop=True), vecs)
-    loaded.parts.update(new)
+    return store.index_dir(version.artifact_path)
 
 
 def index_for(version: ModelVersion) -> LoadedIndex:
-    """The loaded, up-to-date index of ``version``; :class:`SearchUnavailable` when it has none."""
+    """The loaded, up-to-date index of ``version``; :class:`SearchUnavailable` when it has none.
+
+    Loads the files once per process and then replays new parts; never encodes products (that is the
+    catch-up task's and the import hook's work, on a worker)."""
     key = (version.pk, version.artifact_path)
     with _LOCK:
         loaded = _CACHE.get(key)
         if loaded is None:
             folder = index_folder(version)
-            if not (folder / META_FILE).exists():
+            if not store.has_index(folder):
                 raise SearchUnavailable(_("Version %(n)s has no search index (it was trained before search "
                                           "existed, or its files are gone): train a new version.")
                                         % {"n": version.number})
-            meta = json.loads((folder / META_FILE).read_text())
-            ref = meta.get("encoder", "")
-            # a search-tuned index carries its own encoder (queries must meet the model that made its vectors)
-            encoder = None if ref == INDEX_ENCODER else load_encoder(Path(version.artifact_path), ref)
-            engine = SearchEngine.load(folder, encoder)
-            loaded = LoadedIndex(version.pk, folder, engine, meta)
+            loaded = store.load_index(folder, lambda ref: load_encoder(Path(version.artifact_path), ref))
             for old in [k for k in _CACHE if k[0] == version.pk or k[0] not in _active_ids()]:
                 _CACHE.pop(old, None)
             _CACHE[key] = loaded
+            return loaded
     with loaded.lock:
-        _replay(loaded)
-        if not loaded.caught_up:  # products imported while the version trained, or whose hook failed
-            _add_missing(loaded, version.catalog, limit=CATCH_UP_LIMIT)
-            loaded.caught_up = True
+        store.replay(loaded)
     return loaded
+
+
+def index_is_loaded(version: ModelVersion) -> bool:
+    """Whether this process already holds ``version``'s index (or the version has none to load)."""
+    with _LOCK:
+        if (version.pk, version.artifact_path) in _CACHE:
+            return True
+    return not store.has_index(index_folder(version))
 
 
 def _active_ids() -> set[int]:
@@ -372,22 +315,6 @@ def active_index(catalog: Catalog) -> tuple[ModelVersion, LoadedIndex]:
 
 # -- incremental add (imports) ---------------------------------------------------------------
 
-def _write_part(folder: Path, frame: pd.DataFrame, vectors: np.ndarray | None) -> str:
-    added = folder / ADDED_DIR
-    added.mkdir(exist_ok=True)
-    name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=added))
-    try:
-        frame.to_json(tmp / "products.jsonl", orient="records", lines=True, force_ascii=False)
-        if vectors is not None:
-            np.save(tmp / "vectors.npy", vectors)
-        os.replace(tmp, added / name)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return name
-
-
 def index_add_new_products(*, catalog: Catalog) -> int:
     """Add the catalog's products missing from the active version's index; returns how many were added.
 
@@ -398,35 +325,25 @@ def index_add_new_products(*, catalog: Catalog) -> int:
     except SearchUnavailable:
         return 0
     with loaded.lock:
-        _replay(loaded)
+        store.replay(loaded)
         return _add_missing(loaded, catalog)
 
 
-def _add_missing(loaded: LoadedIndex, catalog: Catalog, limit: int | None = None) -> int:
-    """Add (and persist as a part) the catalog's products the index lacks, at most ``limit`` of them (the
-    oldest first); call with ``loaded.lock`` held."""
+def _add_missing(loaded: LoadedIndex, catalog: Catalog) -> int:
+    """Encode and persist as a part the catalog's products the index lacks; call with ``loaded.lock`` held."""
     have = loaded.ids()
     missing = [pid for pid in Product.objects.filter(catalog=catalog).order_by("pk")
                .values_list("external_id", flat=True).iterator(chunk_size=20_000) if pid not in have]
     if not missing:
         return 0
-    if limit is not None and len(missing) > limit:
-        log.warning("search index of %s lacks %d products; adding %d now (train a new version to index all)",
-                    catalog.slug, len(missing), limit)
-        missing = missing[:limit]
     frame = products_frame(catalog=catalog, ids=missing)
-    engine = loaded.engine
-    before = len(engine.dense) if engine.dense is not None else 0
-    engine.add_products(frame)
-    vectors = engine.dense.vectors[before:] if engine.dense is not None else None
-    loaded.parts.add(_write_part(loaded.folder, frame, vectors))
+    store.add_products(loaded, frame)
     log.info("search index of %s: added %d product(s)", catalog.slug, len(frame))
     return len(frame)
 
 
-def index_add_after_import(catalog_id: int) -> None:
-    """The import's on-commit hook: never raises (a failed add is logged; the next training indexes all)."""
-    try:
-        index_add_new_products(catalog=Catalog.objects.get(pk=catalog_id))
-    except Exception:
-        log.exception("adding imported products of catalog %s to the search index failed", catalog_id)
+def index_catch_up_later(*, catalog_id: int) -> None:
+    """After the current transaction commits, queue the catch-up task: a worker adds the products the
+    active version's index lacks (imported while it trained). Call from a service that changes which
+    version is active, or registers one."""
+    transaction.on_commit(lambda: current_app.send_task(TASK_CATCH_UP, args=[catalog_id]))

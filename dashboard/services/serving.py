@@ -1,10 +1,10 @@
-"""Serving: a process-wide cache of loaded bundles and the per-shopper preview.
+"""Serving: a process-wide cache of loaded bundles, and the one path every recommendation list takes.
 
 The cache is keyed by (version id, artifact path), so promoting another version
-is picked up on the next call without a restart. All ranking (fusion, rules,
-MMR, explanations) happens in :mod:`mlcore` — :meth:`Bundle.recommend` for known
-shoppers; for a shopper the bundle has never seen, the fallback ranks items by
-how many shoppers have them and runs the same :func:`mlcore.fusion.apply_rules`.
+is picked up on the next call without a restart. :func:`serve` is what the fusion
+preview and the storefront API both call; all ranking (fusion, rules, MMR,
+explanations, guests' session rankings, the popularity fallback) happens in
+:func:`mlcore.serving.recommend.recommend`.
 
 Rules see the database as it is now, not as it was at training: the in-stock rule
 reads each product's current ``in_stock`` flag, and the exclude-bought rule also
@@ -17,17 +17,22 @@ The page context (e.g. ``"category:Home > Kitchen"``) decides which pins apply.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dashboard.models import Catalog, Event, EventType, Fallback, FusionConfig, ModelVersion, Product
+from dashboard.selectors.fusion import fusion_config_default
 from dashboard.selectors.training import active_version
 from dashboard.services.fusion import FusionConfigError, FusionSettings, config_settings, parse_settings
 from mlcore.fusion import (
@@ -35,17 +40,19 @@ from mlcore.fusion import (
     ExcludeRecent,
     Explanation,
     Rule,
-    RuleContext,
-    apply_rules,
     hashed_text_vectors,
     truthy,
 )
-from mlcore.training.artifacts import Bundle, load_bundle
+from mlcore.serving.bundle import Bundle, load_bundle
+from mlcore.serving.recommend import recommend
+from mlcore.serving.requests import RecommendRequest
 
+log = logging.getLogger(__name__)
 _CACHE: dict[tuple[int, str], Bundle] = {}
 _VECTORS: dict[tuple[int, str], np.ndarray] = {}
 _LOCK = threading.Lock()
-HISTORY = 10
+_STATE: dict[tuple[int, str], tuple[float, Any]] = {}
+STATE_TTL_S = 2.0
 BOUGHT_LIMIT = 5000  # a shopper's most recent purchases that the exclude-bought rule reads from the database
 RECENT_LIMIT = 5000  # a shopper's most recent events that the exclude-recent rule reads from the database
 STOCK_COLUMN = "in_stock"
@@ -54,6 +61,20 @@ STOCK_IN_LIST_MAX = 2000
 
 class ServingError(LookupError):
     """Nothing to serve (no active version, or its artifacts are gone); the message says what to do."""
+
+
+class Warming(ServingError):
+    """The active version is still loading in this process (a request that must not wait gets a fallback)."""
+
+
+@dataclass(frozen=True)
+class Served:
+    """A ranked list and what served it."""
+
+    version: ModelVersion
+    config_name: str
+    items: list[Explanation]
+    fallback: str | None
 
 
 def bundle_for(version: ModelVersion) -> Bundle:
@@ -81,12 +102,37 @@ def clear_cache() -> None:
     with _LOCK:
         _CACHE.clear()
         _VECTORS.clear()
+    state_cache_clear()
 
 
-def active_bundle(catalog: Catalog) -> tuple[ModelVersion, Bundle]:
-    version = active_version(catalog=catalog)
+def state_cache_clear(**_signal_kwargs: Any) -> None:
+    """Forget the cached active versions and default configs (on any save of either, in this process)."""
+    _STATE.clear()
+
+
+def _state(catalog: Catalog, what: str, *, fresh: bool = True) -> Any:
+    """The catalog's active version (``what="version"``) or default fusion config (``"config"``). ``fresh=False``
+    (the storefront API) reads it at most every :data:`STATE_TTL_S` seconds per process: a promotion or a
+    config saved here is served at once, one made in another process within that time (a query fewer each)."""
+    now = time.monotonic()
+    key = (catalog.pk, what)
+    found = _STATE.get(key)
+    if fresh or found is None or found[0] < now:
+        value = active_version(catalog=catalog) if what == "version" else fusion_config_default(catalog=catalog)
+        found = _STATE[key] = (now + STATE_TTL_S, value)
+    return found[1]
+
+
+def active_bundle(catalog: Catalog, *, wait: bool = True) -> tuple[ModelVersion, Bundle]:
+    """The active version and its loaded bundle. ``wait=False`` (the storefront API) raises :class:`Warming`
+    (and starts the load in the background) when this process has not loaded it yet, and may serve a
+    version promoted in another process up to :data:`STATE_TTL_S` seconds late."""
+    version: ModelVersion | None = _state(catalog, "version", fresh=wait)
     if version is None:
         raise ServingError(_("This catalog has no active model version yet: train one and promote it."))
+    if not wait and (version.pk, version.artifact_path) not in _CACHE:
+        _warm_in_background(version)
+        raise Warming(_("Version %(n)s is still loading in this process.") % {"n": version.number})
     return version, bundle_for(version)
 
 
@@ -158,90 +204,47 @@ def recent_item_ids(*, catalog_id: int, shopper_external_id: str, rules: Sequenc
     return list(dict.fromkeys(rows))
 
 
-def _cols(bundle: Bundle, ids: list[str] | None) -> frozenset[int]:
-    cols = bundle.items.index(ids or [])
-    return frozenset(cols[cols >= 0].tolist())
+def serve(*, catalog: Catalog, request: RecommendRequest, config: FusionConfig | Mapping[str, Any] | None = None,
+          wait: bool = True) -> Served:
+    """The one path every recommendation list takes (the fusion preview and the storefront API alike).
 
-
-def _fallback(bundle: Bundle, settings: FusionSettings, k: int, *, products: pd.DataFrame | None = None,
-              bought: list[str] | None = None, recent: list[str] | None = None,
-              context: str = "") -> list[Explanation]:
-    if settings.fallback == Fallback.NONE:
-        return []
-    popularity = np.asarray(bundle.seen.sum(axis=0)).ravel().astype(np.float64)
-    order = np.argsort(-popularity, kind="stable")[: max(settings.pool_size, k)]
-    ctx = RuleContext(products=bundle.products if products is None else products, items=bundle.items,
-                      bought=_cols(bundle, bought), recent=_cols(bundle, recent), context=context)
-    ranked = apply_rules(order, popularity[order], list(settings.rules), ctx, k=k)
-    return [Explanation(item=int(i), score=float(s), contributions=(), rules=tuple(n),
-                        extra={"item_id": bundle.items.ids[int(i)]})
-            for i, s, n in zip(ranked.items, ranked.scores, ranked.notes, strict=True)]
-
-
-def recommend(*, version: ModelVersion, bundle: Bundle, shopper_external_id: str | None,
-              settings: FusionSettings, k: int = 20, context: str = "") -> tuple[list[Explanation], bool]:
-    """(explanations best first, whether the fallback was used) — the path preview and API share.
-
-    Rules act on current stock, on purchases made after training and on the shopper's recent
-    events (see the module doc); ``context`` is the page shown, for pins limited to one.
+    ``config``: a saved fusion config, an unsaved settings dict (the preview's editor), or None for the
+    catalog's default config (the bundle's own fusion and no rules when the catalog has none). Rules act
+    on current stock, on purchases made after training and on the shopper's recent events (see the module
+    doc). ``wait=False`` (the API): when this process has not loaded the active version yet, start loading
+    it in the background and raise :class:`Warming` instead of waiting. Raises :class:`ServingError` with
+    nothing to serve, :class:`FusionConfigError` for invalid settings, ValueError for an unknown filter column.
     """
-    products = current_products(catalog_id=version.catalog_id, bundle=bundle, settings=settings)
+    version, bundle = active_bundle(catalog, wait=wait)
+    if config is None:
+        config = _state(catalog, "config", fresh=wait)
+    name = config.name if isinstance(config, FusionConfig) else str((config or {}).get("name", ""))
+    raw = config_settings(config) if isinstance(config, FusionConfig) else dict(config or {})
+    if not raw:
+        raw = {"weights": bundle.fusion.weights, "normalization": bundle.fusion.normalization}
+    settings = parse_settings(raw, signals=list(bundle.models))
+    _check_columns(settings, list(dict.fromkeys([*bundle.products.columns, STOCK_COLUMN])))
+    products = current_products(catalog_id=catalog.pk, bundle=bundle, settings=settings)
     bought: list[str] = []
     recent: list[str] = []
-    if shopper_external_id is not None:
-        bought = purchased_item_ids(catalog_id=version.catalog_id, shopper_external_id=shopper_external_id,
-                                    rules=settings.rules)
-        recent = recent_item_ids(catalog_id=version.catalog_id, shopper_external_id=shopper_external_id,
-                                 rules=settings.rules)
-    if shopper_external_id is None or shopper_external_id not in bundle.users:
-        return _fallback(bundle, settings, k, products=products, bought=bought, recent=recent, context=context), True
+    if request.shopper is not None:
+        bought = purchased_item_ids(catalog_id=catalog.pk, shopper_external_id=request.shopper, rules=settings.rules)
+        recent = recent_item_ids(catalog_id=catalog.pk, shopper_external_id=request.shopper, rules=settings.rules)
     vectors = _item_vectors(version, bundle) if settings.diversity is not None else None
-    recs = bundle.recommend(shopper_external_id, k, rules=settings.rules, fusion=settings.fusion,
-                            mmr_lambda=settings.diversity, item_vectors=vectors, candidates=settings.pool_size,
-                            extra_seen=bought, products=products, recent=recent, context=context)
-    return recs, False
+    response = recommend(bundle, request, fusion=settings.fusion, rules=settings.rules, mmr_lambda=settings.diversity,
+                         item_vectors=vectors, candidates=settings.pool_size, extra_seen=bought, products=products,
+                         recent_seen=recent, popular=settings.fallback != Fallback.NONE)
+    return Served(version=version, config_name=name, items=list(response.items), fallback=response.fallback)
 
 
-def _reason(e: Explanation) -> str:
+def reason(e: Explanation) -> str:
+    """One line on why an item is in a list, in the operator's language."""
     if e.path:
         return str(e.path)
     if not e.contributions:
         return _("Popular with other shoppers (no history for this shopper yet).")
     top = max(e.contributions, key=lambda c: c.value)
     return _("Mostly from the %(signal)s signal.") % {"signal": top.signal}
-
-
-def _history(catalog: Catalog, shopper_external_id: str | None) -> list[dict[str, Any]]:
-    if not shopper_external_id:
-        return []
-    rows = (Event.objects.filter(catalog=catalog, shopper__external_id=shopper_external_id, product__isnull=False)
-            .select_related("product").order_by("-timestamp", "-pk")[:HISTORY])
-    out = []
-    for e in rows:
-        product = e.product
-        assert product is not None
-        out.append({"item_id": product.external_id, "title": product.title, "type": e.type,
-                    "timestamp": e.timestamp.isoformat(), "image_url": product.image_url})
-    return out
-
-
-def _items(catalog: Catalog, recs: list[Explanation]) -> list[dict[str, Any]]:
-    ids = [str(e.extra["item_id"]) for e in recs]
-    products = {p.external_id: p for p in Product.objects.filter(catalog=catalog, external_id__in=ids)}
-    out = []
-    for rank, e in enumerate(recs, start=1):
-        p = products.get(str(e.extra["item_id"]))
-        score = e.score if np.isfinite(e.score) else None
-        out.append({
-            "rank": rank, "item_id": e.extra["item_id"], "product_pk": p.pk if p else None,
-            "title": p.title if p else str(e.extra.get("title", e.extra["item_id"])),
-            "price": str(p.price) if p and p.price is not None else None,
-            "image_url": p.image_url if p else "", "category": p.category_path if p else "",
-            "score": score, "rules": list(e.rules), "reason": _reason(e),
-            "contributions": [{"signal": c.signal, "normalized": c.normalized, "weight": c.weight, "value": c.value}
-                              for c in e.contributions],
-        })
-    return out
 
 
 def _check_columns(settings: FusionSettings, columns: list[str]) -> None:
@@ -253,51 +256,67 @@ def _check_columns(settings: FusionSettings, columns: list[str]) -> None:
                                                                    "columns": ", ".join(columns)})
 
 
-def preview_for_shopper(*, catalog: Catalog, shopper_external_id: str | None,
-                        config: FusionConfig | Mapping[str, Any], k: int = 20, context: str = "") -> dict[str, Any]:
-    """The shopper's recent history and top-``k`` under ``config`` (a saved config or an unsaved settings dict),
-    as shown on the page ``context`` (e.g. "category:Home > Kitchen"; empty: no particular page).
+# -- warming: loads happen in the background, never inside a storefront request ----------------------
 
-    Returns ``{"shopper", "new_shopper", "version", "context", "history": [...], "items": [{rank, item_id, title, price,
-    image_url, score, contributions: [{signal, normalized, weight, value}], rules, reason}]}``.
-    Raises :class:`FusionConfigError` for invalid settings and :class:`ServingError` with nothing to serve.
-    """
-    version, bundle = active_bundle(catalog)
-    raw = config_settings(config) if isinstance(config, FusionConfig) else config
-    settings = parse_settings(raw, signals=list(bundle.models))
-    _check_columns(settings, list(dict.fromkeys([*bundle.products.columns, STOCK_COLUMN])))
-    sid = shopper_external_id or None
-    context = context.strip()
-    recs, fallback = recommend(version=version, bundle=bundle, shopper_external_id=sid, settings=settings, k=k,
-                               context=context)
-    return {"shopper": sid, "new_shopper": fallback, "version": version.number, "context": context,
-            "history": _history(catalog, sid), "items": _items(catalog, recs)}
+_WARMING: set[tuple[int, str]] = set()
 
 
-def mark_changes(saved: list[dict[str, Any]], edited: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``edited`` items with ``change``: "new", or the places moved up (> 0) / down (< 0) versus ``saved``."""
-    before = {it["item_id"]: it["rank"] for it in saved}
-    return [{**it, "change": "new" if it["item_id"] not in before else before[it["item_id"]] - it["rank"]}
-            for it in edited]
+def is_warm(version: ModelVersion) -> bool:
+    """Whether this process holds ``version``'s bundle (and its search index, when it has one)."""
+    from dashboard.services.search_index import index_is_loaded
+
+    key = (version.pk, version.artifact_path)
+    return key in _CACHE and index_is_loaded(version)
 
 
-def preview_compare(*, catalog: Catalog, shopper_external_id: str | None, saved: FusionConfig | Mapping[str, Any],
-                    edited: Mapping[str, Any], k: int = 20, context: str = "") -> dict[str, Any]:
-    """Both lists for one shopper on one page: ``{"saved": preview, "edited": preview with "change" per item}``."""
-    a = preview_for_shopper(catalog=catalog, shopper_external_id=shopper_external_id, config=saved, k=k,
-                            context=context)
-    b = preview_for_shopper(catalog=catalog, shopper_external_id=shopper_external_id, config=edited, k=k,
-                            context=context)
-    b["items"] = mark_changes(a["items"], b["items"])
-    return {"saved": a, "edited": b}
+def warm(version: ModelVersion) -> None:
+    """Load ``version``'s bundle, item vectors and search index into this process (a web process's start-up
+    and readiness probe call it in a background thread, so no request waits for a load)."""
+    from dashboard.services.search_index import SearchUnavailable, index_for
 
-
-def random_active_shopper(*, catalog: Catalog) -> str | None:
-    """A shopper the active bundle knows, picked at random (None when there is no active version)."""
+    key = (version.pk, version.artifact_path)
+    with _LOCK:
+        _WARMING.add(key)
     try:
-        _, bundle = active_bundle(catalog)
-    except ServingError:
-        return None
-    if not len(bundle.users):
-        return None
-    return str(bundle.users.ids[int(np.random.default_rng().integers(len(bundle.users)))])
+        bundle = bundle_for(version)
+        _item_vectors(version, bundle)
+        try:
+            index_for(version)
+        except SearchUnavailable:
+            pass
+    finally:
+        with _LOCK:
+            _WARMING.discard(key)
+
+
+def _warm_in_background(version: ModelVersion) -> None:
+    key = (version.pk, version.artifact_path)
+    with _LOCK:
+        if key in _WARMING:
+            return
+        _WARMING.add(key)
+
+    def run() -> None:
+        try:
+            warm(version)
+        except Exception:
+            log.exception("loading version %s failed", version.pk)
+        finally:
+            connection.close()
+
+    threading.Thread(target=run, name=f"serving-warm-{version.pk}", daemon=True).start()
+
+
+def warm_active_in_background() -> None:
+    """Start loading every active version in a daemon thread (called once when a web process starts)."""
+
+    def run() -> None:
+        try:
+            for version in ModelVersion.objects.filter(state="active"):
+                warm(version)
+        except Exception:  # a broken version must not stop the process from starting
+            log.exception("warming the active model versions failed")
+        finally:
+            connection.close()
+
+    threading.Thread(target=run, name="serving-warm", daemon=True).start()

@@ -9,6 +9,9 @@ is lower than the active version's by more than ``settings.PROMOTION_MARGIN`` on
 split is refused, unless an admin gives a reason (recorded in the audit). Versions evaluated
 on different splits are not comparable: promotion is then allowed and the audit says so.
 A rollback returns to an earlier version the operator already trusted: no gate.
+
+Registering, promoting or rolling back queues the search index catch-up (after the commit): a worker
+adds the products imported while the version trained, so web processes never encode them.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from django.utils import timezone
 
 from dashboard import roles
 from dashboard.models import AuditEntry, Catalog, EvaluationReport, ModelVersion, TrainingJob, VersionState
+from dashboard.services.search_index import index_catch_up_later
 from mlcore.training.runner import FUSED, RunResult
 
 HEADLINE = ("ndcg@10", "recall@10", "hit_rate@10", "mrr@10", "map@10", "coverage@10", "novelty@10",
@@ -73,6 +77,7 @@ def version_register(*, job: TrainingJob, result: RunResult, folder: Path,
         version=version, report=report, timings=dict(result.timings),
         tuning=result.tuning.to_dict() if result.tuning else None,
     )
+    index_catch_up_later(catalog_id=job.catalog_id)
     return version
 
 
@@ -141,6 +146,7 @@ def version_promote(*, version: ModelVersion, by: Any, override_reason: str | No
     detail["previous"] = previous.number if previous else None
     audit(actor=by, action="version.promote", catalog=version.catalog, target=f"version {version.number}",
           detail=detail)
+    index_catch_up_later(catalog_id=version.catalog_id)
     return version
 
 
@@ -159,4 +165,5 @@ def version_rollback(*, catalog: Catalog, to_version: ModelVersion, by: Any) -> 
     previous = _switch(version, by)
     audit(actor=by, action="version.rollback", catalog=catalog, target=f"version {version.number}",
           detail={"version": version.number, "previous": previous.number if previous else None})
+    index_catch_up_later(catalog_id=catalog.pk)
     return version

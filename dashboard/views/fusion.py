@@ -38,7 +38,8 @@ from dashboard.services.fusion import (
     fusion_config_create,
     fusion_config_update,
 )
-from dashboard.services.serving import ServingError, preview_compare, random_active_shopper
+from dashboard.services.preview import preview_compare, random_active_shopper
+from dashboard.services.serving import ServingError
 from dashboard.views.common import catalog_or_404
 from mlcore.fusion import NORMALIZATIONS
 

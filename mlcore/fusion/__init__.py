@@ -1,5 +1,6 @@
 """Fusion: normalise signals, weight and sum them, tune the weights, apply rules and diversity."""
 from mlcore.fusion.diversity import hashed_text_vectors, mmr
+from mlcore.fusion.filters import Filters, filter_mask
 from mlcore.fusion.fuse import Contribution, Explanation, FusionConfig, explain, fuse, with_rules
 from mlcore.fusion.normalize import NORMALIZATIONS, Normalization, normalize
 from mlcore.fusion.rules import (
@@ -25,6 +26,7 @@ from mlcore.fusion.rules import (
 from mlcore.fusion.tune import TuneConfig, TuneResult, tune_weights
 
 __all__ = [
+    "filter_mask",
     "NORMALIZATIONS",
     "RECENT_EVENT_TYPES",
     "RULE_TYPES",
@@ -35,6 +37,7 @@ __all__ = [
     "ExcludeBought",
     "ExcludeRecent",
     "Explanation",
+    "Filters",
     "FusionConfig",
     "InStock",
     "Normalization",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from mlcore.data import IdMap
+from mlcore.fusion.filters import Filters, filter_mask
 from mlcore.fusion.rules import Rule, RuleContext, apply_rules
 from mlcore.search.category import CategoryModel, CategorySettings
 from mlcore.search.dense import DenseIndex
@@ -29,6 +31,7 @@ from mlcore.search.lexical import BM25Index, field_texts
 from mlcore.search.query import ParsedQuery, QueryConfig, QueryParser, normalize, tokenize
 
 Mode = Literal["bm25", "dense", "hybrid", "hybrid+qu"]
+QUERY_CACHE_SIZE = 4096  # distinct queries whose vectors an engine remembers
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ class SearchEngine:
                  reranker: Reranker | None = None) -> None:
         self.config = config
         self.encoder = encoder
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self.reranker = reranker
         self.products = pd.DataFrame()
         self.lexical: BM25Index | None = None
@@ -153,6 +157,21 @@ class SearchEngine:
         if self.encoder is None:
             raise ValueError(f"mode {self.config.mode!r} needs a text encoder; pass encoder=TextEncoder.load()")
         return np.asarray(self.encoder.encode(texts), dtype=np.float32)
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        """The encoder's vector of a query, remembered for the :data:`QUERY_CACHE_SIZE` latest distinct
+        queries (storefront queries repeat heavily; encoding one costs ~20 ms of CPU). Shallow copies made
+        by :meth:`with_config` share the cache: they share the encoder."""
+        cache = self._query_vectors
+        vector = cache.get(text)
+        if vector is None:
+            vector = self._encode([text])[0]
+            cache[text] = vector
+            if len(cache) > QUERY_CACHE_SIZE:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(text)
+        return vector
 
     def build(self, products: pd.DataFrame, vectors: np.ndarray | None = None) -> SearchEngine:
         """Index ``products`` (needs ``id``); ``vectors`` (n, 384) skips encoding when given."""
@@ -223,7 +242,7 @@ class SearchEngine:
         qvec = probs = None
         if cfg.mode != "bm25" and self.dense is not None and q.text:
             qtext = " ".join(q.corrected_tokens) if cfg.mode == "hybrid+qu" else q.text
-            qvec = self._encode([qtext or q.text])[0]
+            qvec = self._query_vector(qtext or q.text)
             if self.category is not None and cfg.uses_category and len(self.category.labels) and not self._brand_only(q):
                 probs = self.category.predict(qvec)
                 best = int(probs.argmax())
@@ -240,11 +259,14 @@ class SearchEngine:
 
     def search(self, text: str, k: int = 10, user_profile: np.ndarray | None = None, profile_weight: float = 0.0,
                rules: Iterable[Rule] = (), *, bought: Iterable[str] = (), recent: Iterable[str] = (),
-               context: str = "") -> SearchResult:
-        """Top ``k`` products for ``text``. ``user_profile`` (384,) unit vector re-ranks by cosine with
-        ``profile_weight``; ``rules`` are the recommendation business rules (filters, boosts, pins), with
-        the shopper's ``bought`` / ``recent`` product ids for the exclude rules (unknown ids ignored) and
-        the page ``context`` for pins limited to one page."""
+               context: str = "", filters: Filters | None = None, exclude: Iterable[str] = (),
+               offset: int = 0) -> SearchResult:
+        """Products ``offset`` to ``offset + k`` for ``text``. ``user_profile`` (384,) unit vector re-ranks by
+        cosine with ``profile_weight``; ``rules`` are the recommendation business rules (filters, boosts,
+        pins), with the shopper's ``bought`` / ``recent`` product ids for the exclude rules (unknown ids
+        ignored) and the page ``context`` for pins limited to one page. ``filters`` (the request's own, see
+        :func:`~mlcore.fusion.filter_mask`; ValueError for an unknown column) and ``exclude`` (product ids)
+        drop candidates before ranking."""
         assert self.lexical is not None, "call build() first"
         cfg = self.config
         q, qvec, probs = self._understand(text)
@@ -270,6 +292,12 @@ class SearchEngine:
         unit = 1.0 / (cfg.rrf_k + 1) if cfg.fusion == "rrf" else 1.0  # a list's top score: additive bonuses' scale
         rows = np.fromiter(fused.keys(), dtype=np.int64, count=len(fused))
         scores = np.fromiter(fused.values(), dtype=np.float64, count=len(fused))
+        exclude = [str(i) for i in exclude]
+        if filters or exclude:
+            allowed = filter_mask(self.products, filters or {})
+            if exclude:
+                allowed &= ~self.products["id"].astype(str).isin(exclude).to_numpy()
+            rows, scores = rows[allowed[rows]], scores[allowed[rows]]
         reasons: list[list[str]] = [[] for _ in rows]
         if cfg.mode == "hybrid+qu" and len(rows):
             keep = price_mask(self.products, rows, q, cfg.price_scale)
@@ -305,7 +333,8 @@ class SearchEngine:
             rows, scores, notes = ranked.items, ranked.scores, ranked.notes
         signal_maps = {name: dict(zip(idx.tolist(), sc.tolist(), strict=True)) for name, (idx, sc) in lists.items()}
         hits = []
-        for j, (r, s) in enumerate(zip(rows[:k].tolist(), scores[:k].tolist(), strict=True)):
+        page = slice(offset, offset + k)
+        for j, (r, s) in enumerate(zip(rows[page].tolist(), scores[page].tolist(), strict=True), start=offset):
             sig = {name: float(m[r]) for name, m in signal_maps.items() if r in m}
             why = [f"{name} match" for name in sig] + base_reasons.get(r, []) + list(notes[j] if j < len(notes) else ())
             hits.append(SearchHit(str(self.products["id"].iat[r]), float(s), sig, tuple(why)))

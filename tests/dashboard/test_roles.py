@@ -38,12 +38,15 @@ READ_PAGES = [
 # Every action that changes data: (url name, kwargs, POST data). Extend when an action is added.
 WRITE_ACTIONS = [
     ("dashboard:catalog_create", lambda w: {}, {"name": "New shop", "slug": "new-shop", "default_currency": "EUR"}),
+    ("dashboard:catalog_edit", lambda w: {"catalog": w.slug}, {"name": "Renamed", "slug": "renamed",
+                                                                 "default_currency": "EUR", "event_weights": "view=0"}),
     ("dashboard:import_new", lambda w: {"catalog": w.slug}, {"kind": "products"}),
 ]
 
 # Pages that exist only for editors: an analyst may not even open the form.
 EDITOR_PAGES = [
     ("dashboard:catalog_create", lambda w: {}),
+    ("dashboard:catalog_edit", lambda w: {"catalog": w.slug}),
     ("dashboard:import_new", lambda w: {"catalog": w.slug}),
 ]
 

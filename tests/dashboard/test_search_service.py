@@ -20,6 +20,9 @@ from dashboard.services.search import (
     search_settings_save,
 )
 from dashboard.services.training import bundle_folder, training_job_run, training_job_start
+from dashboard.services.versions import version_promote, version_rollback
+from dashboard.tasks import search_index_catch_up
+from mlcore.text.encoder import TextEncoder
 from tests.dashboard.training_data import fill_catalog
 from tests.factories import EventFactory
 
@@ -149,14 +152,20 @@ def test_the_profile_weight_moves_a_shoppers_products_up(catalog):
     assert ids(search(catalog=catalog, query="kitchen", k=10, shopper="nobody", profile_weight=5)) == plain
 
 
-def test_a_product_imported_after_training_is_found_without_retraining(catalog, django_capture_on_commit_callbacks):
+def test_a_product_imported_after_training_is_found_without_retraining(
+        catalog, monkeypatch, django_capture_on_commit_callbacks):
     trained(catalog)
     assert "P100" not in ids(search(catalog=catalog, query="espresso grinder"))
     csv = b"sku,name,price,colour,category\nP100,Burr espresso grinder,89.00,black,Home > Kitchen\n"
     batch = import_upload(catalog=catalog, kind="products", file=SimpleUploadedFile("new.csv", csv))
+    sent = []
+    monkeypatch.setattr("dashboard.services.search_index.current_app.send_task",
+                        lambda name, args=(), **kw: sent.append((name, list(args))))
     with django_capture_on_commit_callbacks(execute=True):
         import_start(batch=batch, mapping={"sku": "id", "name": "title", "price": "price", "category": "category"},
-                     run_inline=True)
+                     run_inline=True)  # inside the request: the encoding is queued for a worker
+    assert sent == [(search_index.TASK_CATCH_UP, [catalog.pk])]
+    assert search_index_catch_up(catalog.pk) == 1  # the worker's task
     assert ids(search(catalog=catalog, query="espresso grinder"))[0] == "P100"
     # another process (a fresh cache) replays the added part from the version folder
     search_index.clear_cache()
@@ -235,10 +244,48 @@ def test_a_failed_index_build_fails_the_job_and_registers_nothing(catalog, monke
     assert not bundle_folder(job).exists() and not list(bundle_folder(job).parent.glob(".*"))
 
 
-def test_products_created_while_the_version_trained_are_added_when_the_index_loads(catalog):
+def test_products_created_while_the_version_trained_are_added_by_the_catch_up_task(catalog):
     trained(catalog)
     Product.objects.create(catalog=catalog, external_id="P200", title="Walnut spice rack", price=30)
-    search_index.clear_cache()  # a process loading the promoted version's index
+    search_index.clear_cache()  # a process loading the promoted version's index: it encodes nothing
+    assert "P200" not in ids(search(catalog=catalog, query="walnut spice rack"))
+    assert search_index_catch_up(catalog.pk) == 1  # the worker's task, queued when the version was promoted
     assert ids(search(catalog=catalog, query="walnut spice rack"))[0] == "P200"
     folder = search_index.index_folder(ModelVersion.objects.get(state=VersionState.ACTIVE))
     assert len(list((folder / "added").iterdir())) == 1
+    search_index.clear_cache()  # another process replays the part
+    assert ids(search(catalog=catalog, query="walnut spice rack"))[0] == "P200"
+
+
+def test_a_web_process_loading_an_index_encodes_no_products(catalog, monkeypatch):
+    trained(catalog)
+    Product.objects.create(catalog=catalog, external_id="P200", title="Walnut spice rack", price=30)
+    search_index.clear_cache()
+    real = TextEncoder.encode
+
+    def queries_only(self, texts, *args, **kwargs):
+        if len(texts) != 1 or "Walnut" in texts[0]:
+            raise AssertionError(f"a web request encoded products: {list(texts)[:3]}")
+        return real(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(TextEncoder, "encode", queries_only)
+    search_index.index_for(ModelVersion.objects.get(state=VersionState.ACTIVE))
+    assert "P200" not in ids(search(catalog=catalog, query="walnut spice rack"))
+
+
+def test_promoting_or_rolling_back_a_version_queues_the_catch_up_after_the_commit(
+        catalog, monkeypatch, django_capture_on_commit_callbacks):
+    first = trained(catalog)
+    job = training_job_start(catalog=catalog, params={**PARAMS, "auto_promote": False})
+    sent = []
+    monkeypatch.setattr("dashboard.services.search_index.current_app.send_task",
+                        lambda name, args=(), **kw: sent.append((name, list(args))))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert training_job_run(job_id=job.pk, progress_interval_s=0) == JobStatus.SUCCEEDED
+    assert sent == [(search_index.TASK_CATCH_UP, [catalog.pk])]  # a version was registered
+    second = ModelVersion.objects.get(job=job)
+    with django_capture_on_commit_callbacks(execute=True):
+        version_promote(version=second, by=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        version_rollback(catalog=catalog, to_version=first, by=None)
+    assert sent == [(search_index.TASK_CATCH_UP, [catalog.pk])] * 3

@@ -6,8 +6,9 @@ import pytest
 from dashboard.models import ModelVersion
 from dashboard.services import serving
 from dashboard.services.fusion import FusionConfigError, fusion_config_create, parse_settings
-from dashboard.services.serving import ServingError, mark_changes, preview_compare, preview_for_shopper
-from mlcore.training.artifacts import load_bundle
+from dashboard.services.preview import mark_changes, preview_compare, preview_for_shopper
+from dashboard.services.serving import ServingError
+from mlcore.serving.bundle import load_bundle
 from tests.dashboard.fusion_data import OUT_OF_STOCK, build_bundle, mirror
 
 BASE = {"weights": {"popularity": 0.3, "item_knn": 1.0, "ease": 1.0}, "normalization": "rank"}

@@ -1,4 +1,4 @@
-"""Every bad input of issue 2 gets a clear message, and all-or-nothing leaves the database unchanged."""
+"""Every bad input of an import gets a clear message, and all-or-nothing leaves the database unchanged."""
 from __future__ import annotations
 
 import pytest

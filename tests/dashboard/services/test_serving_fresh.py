@@ -7,9 +7,9 @@ import pytest
 
 from dashboard.models import Event, EventType, JobStatus, ModelVersion, Product, Shopper
 from dashboard.services import serving
-from dashboard.services.serving import preview_for_shopper
+from dashboard.services.preview import preview_for_shopper
 from dashboard.services.training import training_job_run, training_job_start
-from mlcore.training.artifacts import load_bundle
+from mlcore.serving.bundle import load_bundle
 from tests.dashboard.fusion_data import OUT_OF_STOCK, build_bundle, mirror
 from tests.dashboard.training_data import fill_catalog
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 from dashboard.models import Event, EventType, Product, Shopper
 from dashboard.services import serving
 from dashboard.services.fusion import FusionConfigError, parse_settings
-from dashboard.services.serving import preview_compare, preview_for_shopper, recent_item_ids
+from dashboard.services.preview import preview_compare, preview_for_shopper
+from dashboard.services.serving import recent_item_ids
 from tests.dashboard.fusion_data import build_bundle, mirror
 
 BASE = {"weights": {"popularity": 0.3, "item_knn": 1.0, "ease": 1.0}, "normalization": "rank"}

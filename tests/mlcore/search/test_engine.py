@@ -120,3 +120,19 @@ def test_with_config_answers_with_new_synonyms_and_leaves_the_original_alone(pro
     assert tuned.lexical is engine.lexical and tuned.products is engine.products
     assert "headphones" in tuned.parser.parse("zorbly").expanded_tokens
     assert "headphones" not in engine.parser.parse("zorbly").expanded_tokens
+
+
+def test_a_repeated_query_is_encoded_once():
+    calls = []
+
+    class Counting:
+        def encode(self, texts):
+            calls.append(list(texts))
+            return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+    engine = SearchEngine(SearchConfig(mode="dense"), Counting()).build(
+        pd.DataFrame({"id": ["a", "b"], "title": ["red mug", "blue bag"]}))
+    calls.clear()
+    first = engine.search("red mug", k=2)
+    again = engine.with_config(SearchConfig(mode="dense", dense_weight=2.0)).search("red mug", k=2)
+    assert calls == [["red mug"]] and [h.product_id for h in first.hits] == [h.product_id for h in again.hits]

@@ -4,7 +4,8 @@ import pytest
 
 from mlcore.data import temporal_split
 from mlcore.fusion import ExcludeBought, InStock
-from mlcore.training.artifacts import load_bundle, write_bundle
+from mlcore.serving.bundle import load_bundle
+from mlcore.training.artifacts import write_bundle
 from mlcore.training.runner import RunConfig, SignalSpec, run
 from tests.mlcore.conftest import tiny_dataset
 

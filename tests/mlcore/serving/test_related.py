@@ -19,7 +19,7 @@ from mlcore.recommenders.ease import EASE
 from mlcore.recommenders.item_knn import ItemKNN
 from mlcore.recommenders.kg import KGRecommender
 from mlcore.recommenders.popularity import Popularity
-from mlcore.related import ComplementConfig, UnknownItemError, complementary_items, similar_items
+from mlcore.serving.related import ComplementConfig, UnknownItemError, complementary_items, similar_items
 
 PRODUCTS = pd.DataFrame(
     [

@@ -37,7 +37,7 @@ SHARED_ENTITY_REASONS = {"category": "same_category", "brand": "same_brand", "at
 
 
 class BundleLike(Protocol):
-    """What these functions read of a :class:`~mlcore.training.artifacts.Bundle`."""
+    """What these functions read of a :class:`~mlcore.serving.bundle.Bundle`."""
 
     @property
     def items(self) -> IdMap: ...
@@ -137,6 +137,23 @@ def similar_items(bundle: BundleLike, item_id: object, k: int = 10,
     ix = _Index.of(bundle)
     i = ix.item(item_id)
     co = ix.co_shoppers(i)
+    sources = similarity_sources(bundle, i, config)
+
+    def reasons(j: int, name: str) -> Reason | None:
+        if name == "text":
+            return Reason("similar_text")
+        if name in CF_SOURCES:
+            return Reason("co_shoppers", int(co[j])) if co[j] > 0 else Reason("similar_shoppers")
+        return ix.shared_entity(i, j)
+
+    return _blend(ix, i, sources, k, config.pool, reasons, same_category=1.0)
+
+
+def similarity_sources(bundle: BundleLike, i: int, config: SimilarConfig = SimilarConfig()
+                       ) -> dict[str, tuple[float, np.ndarray]]:
+    """Each similarity source the bundle has, as ``{name: (weight, raw similarity of item column i to every
+    item (n_items,))}`` (see the module doc); sources with weight 0 are left out."""
+    ix = _Index.of(bundle)
     sources: dict[str, tuple[float, np.ndarray]] = {}
     text = bundle.models.get("text")
     if text is not None and config.text > 0:
@@ -151,15 +168,7 @@ def similar_items(bundle: BundleLike, item_id: object, k: int = 10,
         sources["mf"] = (config.mf, _unit(factors) @ _unit(factors[i : i + 1])[0])
     if ix.has_graph and config.graph > 0:
         sources["graph"] = (config.graph, ix.shared_row(i))
-
-    def reasons(j: int, name: str) -> Reason | None:
-        if name == "text":
-            return Reason("similar_text")
-        if name in CF_SOURCES:
-            return Reason("co_shoppers", int(co[j])) if co[j] > 0 else Reason("similar_shoppers")
-        return ix.shared_entity(i, j)
-
-    return _blend(ix, i, sources, k, config.pool, reasons, same_category=1.0)
+    return sources
 
 
 def complementary_items(bundle: BundleLike, item_id: object, k: int = 10,
@@ -367,4 +376,4 @@ def _relation_id(graph: Any, name: str) -> int:
 
 
 __all__ = ["ComplementConfig", "Reason", "RelatedItem", "SimilarConfig", "UnknownItemError",
-           "complementary_items", "similar_items"]
+           "complementary_items", "similar_items", "similarity_sources"]

@@ -11,7 +11,8 @@ Category and brand shares are each name's positive weight over the total. The pr
 median price of what the shopper bought or put in a cart (what they viewed, when they bought nothing)
 with the catalogue's quartiles. Recent intent is the last session (no gap over ``session_gap_minutes``),
 at most ``recent_events`` events: its categories, the words of its titles and searches, and the last
-distinct search queries. ``vector`` is the unit, weighted mean of the embeddings of those recent items.
+distinct search queries. ``vector`` is the unit, weighted mean of the embeddings of those recent items
+(:func:`profile_vector`, which search personalisation uses too).
 """
 from __future__ import annotations
 
@@ -23,12 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlcore.data import IdMap
+from mlcore.data import DEFAULT_EVENT_WEIGHTS, IdMap
 from mlcore.search.query import normalize, tokenize
 
-EVENT_WEIGHTS: Mapping[str, float] = {
-    "view": 1.0, "click": 2.0, "add_to_cart": 4.0, "purchase": 8.0, "rating": 4.0, "search": 0.0, "return": -8.0,
-}
+# The engine's one table of event weights, with two profile-specific meanings: a return cancels the
+# purchase it undoes (where training just ignores it), and a rating counts like a cart.
+EVENT_WEIGHTS: Mapping[str, float] = {**DEFAULT_EVENT_WEIGHTS, "rating": 4.0, "return": -8.0}
 BUY_TYPES = frozenset({"purchase", "add_to_cart"})
 HISTORY_COLUMNS = ("item_id", "event_type", "timestamp")
 
@@ -234,15 +235,23 @@ def _intent(h: pd.DataFrame, recent: pd.DataFrame, config: ProfileConfig) -> Int
 def _vector(recent: pd.DataFrame, item_vectors: np.ndarray | None, items: IdMap | None) -> np.ndarray | None:
     if item_vectors is None or items is None:
         return None
-    rows = recent[recent["item_id"].notna() & (recent["weight"] > 0)]
-    index = items.index(rows["item_id"].tolist())
-    known = (index >= 0) & (index < len(item_vectors))
+    rows = recent[recent["item_id"].notna()]
+    return profile_vector(items.index(rows["item_id"].tolist()), rows["weight"].to_numpy(), item_vectors)
+
+
+def profile_vector(item_positions: Sequence[int] | np.ndarray, weights: Sequence[float] | np.ndarray,
+                   item_vectors: np.ndarray) -> np.ndarray | None:
+    """The shopper's vector: the unit-length, weighted mean of ``item_vectors`` (n_items, d) rows at
+    ``item_positions`` (one per event; -1 or out of range: unknown, skipped) with the events' ``weights``.
+    Events of weight <= 0 (returns, searches) are skipped. float32 (d,), or None when nothing is left."""
+    index = np.asarray(item_positions, dtype=np.int64)
+    w = np.asarray(weights, dtype=np.float64)
+    known = (index >= 0) & (index < len(item_vectors)) & (w > 0)
     if not known.any():
         return None
-    weights = rows["weight"].to_numpy(dtype=np.float64)[known]
-    mean = (weights[:, None] * np.asarray(item_vectors, dtype=np.float64)[index[known]]).sum(axis=0)
+    mean = (w[known][:, None] * np.asarray(item_vectors, dtype=np.float64)[index[known]]).sum(axis=0)
     norm = float(np.linalg.norm(mean))
     return (mean / norm).astype(np.float32) if norm > 0 else None
 
 
-__all__ = ["EVENT_WEIGHTS", "Intent", "PriceBand", "ProfileConfig", "ShopperProfile", "Share", "build_profile"]
+__all__ = ["EVENT_WEIGHTS", "Intent", "PriceBand", "ProfileConfig", "ShopperProfile", "Share", "build_profile", "profile_vector"]

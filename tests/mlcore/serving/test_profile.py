@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from mlcore.data import IdMap
-from mlcore.profile import ProfileConfig, build_profile
+from mlcore.serving.profile import ProfileConfig, build_profile, profile_vector
 
 PRODUCTS = pd.DataFrame(
     [
@@ -113,3 +113,11 @@ def test_an_empty_history_gives_an_empty_profile_and_bad_columns_are_named():
     assert empty.empty and empty.price is None and empty.to_dict()["categories"] == []
     with pytest.raises(ValueError, match="missing event_type"):
         build_profile(pd.DataFrame({"item_id": ["mug"], "timestamp": ["2024-01-01"]}), PRODUCTS)
+
+
+def test_the_profile_vector_is_the_unit_weighted_mean_and_skips_unknown_and_non_positive_events():
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0], [5.0, 5.0]], dtype=np.float32)
+    v = profile_vector([0, 1, -1, 7, 2], [3.0, 1.0, 9.0, 9.0, -8.0], vectors)
+    assert v is not None and v.dtype == np.float32
+    np.testing.assert_allclose(v, np.array([3.0, 1.0]) / np.sqrt(10.0), rtol=1e-6)
+    assert profile_vector([-1, 2], [1.0, 0.0], vectors) is None
