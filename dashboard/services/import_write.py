@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 from django.db import connection
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from dashboard.models import Catalog, Event, ImportBatch, Product, Shopper
@@ -137,7 +138,7 @@ def _events(rows: pd.DataFrame, catalog: Catalog, batch: ImportBatch | None, cou
     for ids in _chunks(shopper_ids):
         shoppers.update(Shopper.objects.filter(catalog=catalog, external_id__in=ids).values_list("external_id", "pk"))
     missing = [Shopper(catalog=catalog, external_id=s) for s in shopper_ids if s not in shoppers]
-    Shopper.objects.bulk_create(missing, batch_size=BATCH)
+    Shopper.objects.bulk_create(missing, batch_size=BATCH, ignore_conflicts=True)  # one created meanwhile is kept
     counts.shoppers_created = len(missing)
     for ids in _chunks([s.external_id for s in missing]):
         shoppers.update(Shopper.objects.filter(catalog=catalog, external_id__in=ids).values_list("external_id", "pk"))
@@ -157,12 +158,17 @@ def _events(rows: pd.DataFrame, catalog: Catalog, batch: ImportBatch | None, cou
         for (t, s, p, q, n, v, ts, sess, eid), rid in zip(rows[cols].itertuples(index=False, name=None),
                                                           _request_ids(rows), strict=True)
     ]
-    sql = (f"INSERT INTO {Event._meta.db_table} ({', '.join(ops.quote_name(c) for c in columns)}) "
-           f"VALUES ({', '.join(['%s'] * len(columns))})")
+    # An event id stored meanwhile (the same batch sent twice at once) is skipped, as ON CONFLICT does on PostgreSQL.
+    sql = (f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {Event._meta.db_table} "
+           f"({', '.join(ops.quote_name(c) for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+           f"{' ON CONFLICT DO NOTHING' if connection.vendor == 'postgresql' else ''}")
+    inserted = 0
     with connection.cursor() as cursor:
         for start in range(0, len(values), BATCH):
             cursor.executemany(sql, values[start:start + BATCH])
-    counts.rows_imported = len(values)
+            inserted += max(cursor.rowcount, 0)
+    counts.rows_imported = inserted
+    counts.duplicates += len(values) - inserted
 
 
 # --- PostgreSQL fast path --------------------------------------------------------------------------------------------

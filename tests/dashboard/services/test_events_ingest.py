@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from dashboard.models import Event, Product, Shopper
 from dashboard.services import import_write
-from dashboard.services.events_ingest import EventsInputError, events_ingest
+from dashboard.services.events_ingest import EventsInputError, events_frame, events_ingest
+from dashboard.services.import_validate import plan_from_frame
 from tests.factories import CatalogFactory, ProductFactory
 
 
@@ -135,3 +136,13 @@ def test_two_identical_batches_sent_at_once_store_each_event_once(catalog):
     assert Event.objects.count() == 200
     assert sum(r.stored for r in results) == 200
     assert sum(r.duplicates for r in results) == 200
+
+
+@pytest.mark.django_db
+def test_an_event_id_stored_while_the_batch_was_checked_is_skipped_by_either_writer(catalog, mug, both_writers):
+    frame, mapping = events_frame([purchase("late")])
+    plan = plan_from_frame(catalog=catalog, kind="events", frame=frame, mapping=mapping, carry=("request_id",))
+    events_ingest(catalog=catalog, events=[purchase("late")])  # another request stores it meanwhile
+    counts = import_write.write_plan(plan=plan, catalog=catalog, batch=None)
+    assert (counts.rows_imported, counts.duplicates) == (0, 1)
+    assert Event.objects.filter(event_id="late").count() == 1
