@@ -1,6 +1,7 @@
 """Writing the events/products (E/P) files of ``python -m mlcore`` from a converter."""
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,8 +12,13 @@ Converter = Callable[[Path], tuple[pd.DataFrame, pd.DataFrame]]
 
 def convert_main(argv: list[str], convert: Converter, default_source: Path, default_out: str) -> int:
     """``SCRIPT [SOURCE [OUTDIR]]``: convert SOURCE and write OUTDIR/events.csv.gz and OUTDIR/products.csv.gz."""
-    source = Path(argv[0]) if argv else default_source
-    out = Path(argv[1]) if len(argv) > 1 else Path(default_out)
+    import __main__
+
+    parser = argparse.ArgumentParser(description=(__main__.__doc__ or "").split("\n")[0])
+    parser.add_argument("source", nargs="?", type=Path, default=default_source, help=f"default {default_source}")
+    parser.add_argument("out", nargs="?", type=Path, default=Path(default_out), help=f"default {default_out}")
+    args = parser.parse_args(argv)
+    source, out = args.source, args.out
     out.mkdir(parents=True, exist_ok=True)
     events, products = convert(source)
     events.to_csv(out / "events.csv.gz", index=False)

@@ -2,12 +2,13 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/recsite_bench .venv/bin/python benchmarks/import_online_retail.py
 
-Goal (issue 2): ≥ 20,000 rows/s and < 1 GB peak RSS on a 2-core machine. The database named in
+Goal: ≥ 20,000 rows/s and < 1 GB peak RSS on a 2-core machine. The database named in
 DATABASE_URL is created when missing and migrated; each run imports into a fresh catalog.
 Rows without CustomerID become anonymous events; cancellations (negative quantity) become returns.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import sys
@@ -30,6 +31,10 @@ def _ensure_database(url: str) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("source", nargs="?", type=Path, default=SOURCE, help=f"default {SOURCE}")
+    parser.add_argument("--keep", action="store_true", help="keep the imported catalog (default: delete it)")
+    args = parser.parse_args()
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/recsite_bench")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -47,7 +52,7 @@ def main() -> None:
     from dashboard.services.imports import import_file
 
     call_command("migrate", verbosity=0)
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else SOURCE
+    source = args.source
     slug = f"bench-{int(time.time())}"
     catalog = catalog_create(name=f"Online Retail benchmark {slug}", slug=slug)
     start = time.perf_counter()
@@ -64,7 +69,7 @@ def main() -> None:
     print(f"time: {seconds:.1f} s (whole service call: upload copy, validate, write, commit)")
     print(f"rate: {rows / seconds:,.0f} rows/s (goal ≥ 20,000)")
     print(f"peak RSS: {peak_mib:,.0f} MiB (goal < 1,024)")
-    if "--keep" not in sys.argv:
+    if not args.keep:
         Catalog.objects.filter(pk=catalog.pk).delete()
 
 

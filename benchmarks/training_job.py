@@ -1,38 +1,59 @@
 """Wall time of a whole training job (snapshot → clean → split → fit/tune/refit → evaluate → bundle → version),
 run inline through the same service a Celery worker calls, with the per-signal fit times.
 
-Usage (from the repo root, against the database in DATABASE_URL / VAR_DIR):
-    .venv/bin/python benchmarks/training_job.py --catalog uk-gifts-demo [--signals popularity,item_knn,ease,mf]
+Usage (from the repo root; the database in DATABASE_URL, else the benchmark's own SQLite database under
+``var/bench/training-job``, migrated; see ``bench_db.py``):
+    .venv/bin/python benchmarks/training_job.py [--catalog uk-gifts-demo] [--signals popularity,item_knn,ease,mf]
         [--queue cpu|gpu] [--test-days 30]
+    .venv/bin/python benchmarks/training_job.py --smoke     # seconds: the demo catalog, popularity + item_knn
+
+The demo catalog (``uk-gifts-demo``, the bundled Online Retail sample) is imported when it is missing.
 
 Prints one line per phase and signal in seconds, the headline NDCG@10 and the device used.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def demo_catalog() -> Any:
+    """The demo catalog, imported from the bundled sample when this database lacks it."""
+    from dashboard.management.commands.bootstrap_demo import DEMO_FILE, DEMO_MAPPING, DEMO_NAME, DEMO_SLUG
+    from dashboard.models import Catalog
+    from dashboard.services.catalogs import catalog_create
+    from dashboard.services.imports import import_file
+
+    catalog = Catalog.objects.filter(slug=DEMO_SLUG).first()
+    if catalog is None or not catalog.events.exists():
+        catalog = catalog or catalog_create(name=DEMO_NAME, slug=DEMO_SLUG)
+        import_file(catalog=catalog, kind="events", path=DEMO_FILE, mapping=DEMO_MAPPING)
+    return catalog
 
 
 def main() -> None:
-    import django
-
-    django.setup()
-    from dashboard.models import Catalog, ModelVersion, TrainingJob
-    from dashboard.services.training import training_job_run, training_job_start
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--catalog", required=True)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--catalog", default="uk-gifts-demo", help="catalog slug (default: the demo catalog)")
     parser.add_argument("--signals", default="popularity,item_knn,ease,mf")
     parser.add_argument("--queue", default="cpu", choices=["cpu", "gpu"])
     parser.add_argument("--test-days", type=float, default=30)
+    parser.add_argument("--smoke", action="store_true", help="the demo catalog with popularity + item_knn")
     args = parser.parse_args()
-    catalog = Catalog.objects.get(slug=args.catalog)
+    from bench_db import setup_django
+
+    setup_django("training-job")
+    from dashboard.models import Catalog, ModelVersion, TrainingJob
+    from dashboard.services.training import training_job_run, training_job_start
+
+    if args.smoke:
+        args.catalog, args.signals = "uk-gifts-demo", "popularity,item_knn"
+    catalog = demo_catalog() if args.catalog == "uk-gifts-demo" else Catalog.objects.get(slug=args.catalog)
     params = {"signals": args.signals.split(","),
               "split": {"kind": "temporal", "test_days": args.test_days, "validation_days": 30}}
     started = time.perf_counter()

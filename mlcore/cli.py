@@ -10,11 +10,14 @@ Under torchrun ``mf`` and ``text`` train data-parallel (DDP) and rank 0 writes t
 spell ``--signals`` as ``--recommenders`` there (torchrun reads ``--signals`` as its own option).
 
 E has columns ``user_id,item_id,timestamp`` (+ optional ``type,quantity``); P has
-``item_id,title`` (+ optional ``description,category,brand`` and attribute columns).
-Files may be CSV, JSON Lines or Parquet, optionally gzipped. The split is
-``temporal:<cut date>`` (validation = the ``--validation-days`` before the cut),
-``leave-last-out`` or ``random:<train>:<validation>:<test>``. A table goes to
-stdout, progress to stderr, the full report to ``--json``.
+``item_id,title`` (+ optional ``description,category,brand`` and attribute columns); the
+dashboard importer's other column names work too. Files may be CSV, JSON Lines or Parquet,
+optionally gzipped, and are checked as an import checks them (timestamps ISO 8601, Unix
+seconds or milliseconds, DD/MM/YYYY …; row-numbered errors). Every event type needs a weight:
+``--event-weights rating=1,view=0.5`` adds or changes types over the defaults. The split is
+``temporal:<cut date>[:<V>d]`` (validation = the ``V`` days, else ``--validation-days``, before
+the cut), ``temporal:last-<T>d``, ``leave-last-out[:n]`` or ``random[:<train>:<validation>:<test>]``.
+A table goes to stdout, progress to stderr, the full report to ``--json``.
 """
 from __future__ import annotations
 
@@ -22,18 +25,27 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import numpy as np
-import pandas as pd
-
-from mlcore.data import CleaningConfig, Dataset, Split, clean_events, leave_last_out, random_split, temporal_split
+from mlcore.data import (
+    DEFAULT_EVENT_WEIGHTS,
+    CleaningConfig,
+    Dataset,
+    Split,
+    SplitSpec,
+    clean_events,
+    event_weights,
+    parse_event_weights,
+)
 from mlcore.data.cleaning import non_product_mask
-from mlcore.data.readers import ROW, read_table
+from mlcore.data.events import format_event_weights
+from mlcore.data.files import read_events, read_products
+from mlcore.data.splits import SPLIT_FORMS
 from mlcore.fusion import TuneConfig, hashed_text_vectors
 from mlcore.training import Callback, distributed
+from mlcore.training.budget import OverBudget, check_dataset
 from mlcore.training.runner import FUSED, RunConfig, RunResult, SignalSpec, run
 
 DEFAULT_SIGNALS = "popularity,repeat,item_knn,ease,mf,text,kg"
@@ -65,50 +77,17 @@ class StderrCallback(Callback):
 
 
 # -- input ------------------------------------------------------------------------------
-def read_events(path: str | Path) -> pd.DataFrame:
-    """Events frame with typed columns; errors name the row, column and value."""
-    raw = read_table(path)
-    missing = [c for c in ("user_id", "item_id", "timestamp") if c not in raw.columns]
-    if missing:
-        raise UsageError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(c for c in raw.columns if c != ROW)}")
-    ev = raw.drop(columns=[ROW])
-    ts = pd.to_datetime(ev["timestamp"], errors="coerce", format="mixed")
-    bad = ts.isna().to_numpy()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise UsageError(
-            f"{path}: row {raw[ROW].iloc[i]}, column timestamp: {ev['timestamp'].iloc[i]!r} is not a date/time "
-            f"({int(bad.sum())} such rows); use e.g. 2011-10-01 12:30:00"
-        )
-    ev["timestamp"] = ts
-    if "quantity" in ev:
-        q = pd.to_numeric(ev["quantity"].replace("", "1"), errors="coerce")
-        if q.isna().any():
-            i = int(np.flatnonzero(q.isna().to_numpy())[0])
-            raise UsageError(f"{path}: row {raw[ROW].iloc[i]}, column quantity: {ev['quantity'].iloc[i]!r} is not a number")
-        ev["quantity"] = q
-    if "type" in ev:
-        ev["type"] = ev["type"].replace("", "purchase").str.strip().str.lower()
-    return ev
-
-
-def read_products(path: str | Path | None) -> pd.DataFrame | None:
-    if path is None:
-        return None
-    raw = read_table(path)
-    for column in ("item_id", "title"):
-        if column not in raw.columns:
-            raise UsageError(f"{path}: missing column {column}; found {', '.join(c for c in raw.columns if c != ROW)}")
-    return raw.drop(columns=[ROW])
-
-
-def load_dataset(events: str | Path, products: str | Path | None, *, clean: bool = True) -> tuple[Dataset, dict[str, int]]:
-    """Read, optionally clean (returns, non-product codes, duplicates) and index the files.
+def load_dataset(events: str | Path, products: str | Path | None, *, clean: bool = True,
+                 event_weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS) -> tuple[Dataset, dict[str, int]]:
+    """Read (as an import reads), optionally clean (returns, non-product codes, duplicates) and index the files.
 
     Cleaning also drops non-product codes (postage, fees) from the catalogue.
     """
-    ev = read_events(events)
-    prods = read_products(products)
+    try:
+        ev = read_events(events, event_weights=event_weights)
+        prods = read_products(products) if products is not None else None
+    except ValueError as exc:  # InputError and ReadError: the message names the file, row and fix
+        raise UsageError(str(exc)) from None
     report: dict[str, int] = {"rows_in": len(ev)}
     if clean:
         config = CleaningConfig()
@@ -116,27 +95,23 @@ def load_dataset(events: str | Path, products: str | Path | None, *, clean: bool
         report = cleaning.as_dict()
         if prods is not None:
             prods = prods[~non_product_mask(prods["item_id"], config)]
-    return Dataset.from_frames(ev, prods), report
+    return Dataset.from_frames(ev, prods, event_weights=event_weights), report
 
 
-def make_split(data: Dataset, spec: str, *, validation_days: float = 30.0, seed: int = 0) -> Split:
-    """Parse ``temporal:<date>``, ``leave-last-out[:n]`` or ``random:<tr>:<va>:<te>``."""
-    kind, _, rest = spec.partition(":")
+def make_split(data: Dataset, text: str, *, validation_days: float = 30.0, seed: int = 0) -> Split:
+    """The split ``text`` names (:class:`~mlcore.data.SplitSpec`); ``validation_days`` and ``seed`` fill in."""
     try:
-        if kind == "temporal" and rest:
-            return temporal_split(data, pd.Timestamp(rest), validation_days=validation_days)
-        if kind == "leave-last-out":
-            return leave_last_out(data, n=int(rest or 1), validation_n=1)
-        if kind == "random":
-            fractions = [float(x) for x in rest.split(":")] if rest else [0.8, 0.1, 0.1]
-            if len(fractions) != 3:
-                raise UsageError(f"--split {spec!r}: random needs three fractions, e.g. random:0.8:0.1:0.1")
-            return random_split(data, fractions[0], fractions[1], fractions[2], seed=seed)
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, UsageError):
-            raise
-        raise UsageError(f"--split {spec!r}: {exc}") from None
-    raise UsageError(f"--split {spec!r} not understood; use temporal:2011-10-01, leave-last-out or random:0.8:0.1:0.1")
+        return SplitSpec.parse(text, validation_days=validation_days, seed=seed).make(data)
+    except ValueError as exc:
+        raise UsageError(f"--split: {exc}") from None
+
+
+def parse_weights(text: str | None) -> dict[str, float]:
+    """``--event-weights TYPE=W[,TYPE=W…]`` over the defaults."""
+    try:
+        return event_weights(parse_event_weights(text or ""))
+    except ValueError as exc:
+        raise UsageError(f"--event-weights: {exc}") from None
 
 
 def parse_signals(names: str, settings: Sequence[str]) -> tuple[SignalSpec, ...]:
@@ -225,7 +200,10 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=f"{name} fused recommenders on event/product files")
         p.add_argument("--events", required=True, help="events file: user_id,item_id,timestamp[,type,quantity]")
         p.add_argument("--products", help="products file: item_id,title[,description,category,brand,...]")
-        p.add_argument("--split", required=True, help="temporal:2011-10-01 | leave-last-out | random:0.8:0.1:0.1")
+        p.add_argument("--split", required=True, help=SPLIT_FORMS)
+        p.add_argument("--event-weights", metavar="TYPE=W[,TYPE=W...]",
+                       help="how much each event type counts (defaults: "
+                            f"{format_event_weights(DEFAULT_EVENT_WEIGHTS)}); name new types, e.g. rating=1")
         p.add_argument("--validation-days", type=float, default=30.0, help="temporal split: validation window (days)")
         p.add_argument("--exclude-seen", action="store_true", help="headline and tune on items the shopper has not bought")
         # --recommenders: torchrun's own parser takes --signals for its --signals-to-handle
@@ -239,6 +217,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--no-tune", action="store_true", help="equal weights instead of tuning on validation")
         p.add_argument("--no-clean", action="store_true", help="keep returns, non-product codes and duplicates")
         p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--memory-budget-mb", type=int, default=0,
+                       help="refuse, before any training, a job whose estimated peak memory is above this "
+                            "(0: 80%% of the memory available now)")
         p.add_argument("--json", help="write the full report here")
         p.add_argument("--quiet", action="store_true", help="no progress on stderr")
         if name == "train":
@@ -254,8 +235,13 @@ def execute(args: argparse.Namespace, peers: dict[str, Any] | None = None) -> tu
     cb = StderrCallback(args.quiet)
     started = time.perf_counter()
     signals = parse_signals(args.signals, args.set)
-    data, cleaning = load_dataset(args.events, args.products, clean=not args.no_clean)
+    weights = parse_weights(args.event_weights)
+    data, cleaning = load_dataset(args.events, args.products, clean=not args.no_clean, event_weights=weights)
     cb.log(f"{len(data.events)} events, {data.n_users} users, {data.n_items} items after cleaning")
+    try:
+        check_dataset(signals, data, budget_mb=args.memory_budget_mb)
+    except OverBudget as exc:
+        raise UsageError(str(exc)) from None
     split = make_split(data, args.split, validation_days=args.validation_days, seed=args.seed)
     cb.log(f"split {split.name}: {split.describe()}")
     ks = tuple(sorted({5, 10, 20, args.k}))
@@ -275,6 +261,7 @@ def execute(args: argparse.Namespace, peers: dict[str, Any] | None = None) -> tu
         "events": str(args.events),
         "products": str(args.products),
         "dataset": {"events": len(data.events), "users": data.n_users, "items": data.n_items, "fingerprint": data.fingerprint()},
+        "event_weights": dict(weights),
         "cleaning": cleaning,
     }
     payload = result_json(result, extra)

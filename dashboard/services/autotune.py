@@ -42,13 +42,13 @@ from dashboard.selectors.training import active_version
 from dashboard.services.training_progress import Heartbeat
 from dashboard.services.training_snapshot import (
     DEFAULT_SPLIT,
-    make_split,
+    parse_event_weights,
     parse_split,
     snapshot_read,
     snapshot_write,
 )
 from dashboard.services.versions import audit
-from mlcore.data import Dataset, clean_dataset
+from mlcore.data import Dataset, SplitSpec, clean_dataset
 from mlcore.fusion import ExcludeBought, Normalization, TuneConfig, rule_from_dict
 from mlcore.recommenders import get as get_recommender
 from mlcore.training import Callback, Cancelled
@@ -170,7 +170,7 @@ def _finish(run: AutoTuneRun, status: str, **fields: Any) -> str:
     return str(AutoTuneRun.objects.filter(pk=run.pk).values_list("status", flat=True).first())
 
 
-def recipe(version: ModelVersion, queue: str) -> tuple[tuple[SignalSpec, ...], dict[str, Any]]:
+def recipe(version: ModelVersion, queue: str) -> tuple[tuple[SignalSpec, ...], SplitSpec]:
     """The version's signals with their settings and its split spec (the training default without a job).
 
     On the cpu queue settings with a ``device`` field are pinned to the cpu, as training does.
@@ -210,9 +210,10 @@ def _tune(run: AutoTuneRun, callback: RunCallback) -> dict[str, Any]:
     folder = run_folder(run)
     snapshot_write(catalog=config.catalog, folder=folder)
     events, products = snapshot_read(folder)
-    data, _report = clean_dataset(Dataset.from_frames(events, products))
+    weights = parse_event_weights(version.job.params.get("event_weights") if version.job is not None else None)
+    data, _report = clean_dataset(Dataset.from_frames(events, products, event_weights=weights))
     try:
-        split = make_split(data, split_spec)
+        split = split_spec.make(data)
     except ValueError as exc:
         raise AutoTuneError(f"cannot split the catalog's events like version {version.number} did: {exc}") from None
     n_validation = len(split.validation.events)

@@ -2,10 +2,13 @@
 
 Definitions (shown on the page too):
 
-- A query is the event's ``query`` text, lower-cased and trimmed; events without one are left out.
-- **Click-through**: a search counts as clicked when the same shopper, or the same (non-empty)
-  session, has a ``click`` event on a product after it, within
-  ``window_minutes`` (default :data:`CLICK_WINDOW_MINUTES`). CTR = clicked searches / searches.
+- A query is the event's ``query`` text, normalised (:func:`~mlcore.search.click_pairs.normalise_query`:
+  lower case, single spaces); events without one are left out.
+- **Click-through**: a search counts as clicked when it was *answered*
+  (:func:`~mlcore.search.click_pairs.answered_searches`, the definition the search index's fine-tuning
+  uses too): the same shopper — or, for an anonymous search, the same session — clicked, carted or
+  bought a product within ``window_minutes`` (default :data:`CLICK_WINDOW_MINUTES`) and before their
+  next search. CTR = clicked searches / searches.
 - **Zero-result queries**: the most frequent :data:`ZERO_RESULT_CANDIDATES` distinct queries of
   the period, run again now against the active version's index in keyword mode (BM25 over the
   indexed fields). A hybrid search always returns nearest neighbours, so "no product contains
@@ -19,13 +22,13 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, Max, OuterRef, Q, QuerySet
-from django.db.models.functions import Lower, Trim
+import pandas as pd
+from django.db.models import Max, Q
 
 from dashboard.models import Catalog, Event, EventType
 from dashboard.services.search_index import active_index
+from mlcore.search.click_pairs import ACTIONS, CLICK_WINDOW_MINUTES, answered_searches, normalise_query
 
-CLICK_WINDOW_MINUTES = 30
 ZERO_RESULT_CANDIDATES = 500
 
 
@@ -58,30 +61,42 @@ def default_period(*, catalog: Catalog, days: int = 30) -> tuple[dt.date, dt.dat
     return end - dt.timedelta(days=days - 1), end
 
 
-def _searches(catalog: Catalog, start: dt.date, end: dt.date) -> QuerySet[Event]:
-    """Search events with a query on the days ``start``..``end`` (inclusive, UTC)."""
-    lo = dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC)
-    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
-    return (Event.objects.filter(catalog=catalog, type=EventType.SEARCH, timestamp__gte=lo, timestamp__lt=hi)
-            .annotate(q=Lower(Trim("query"))).exclude(q=""))
+def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The days ``start``..``end`` (inclusive, UTC) as a half-open interval."""
+    return (dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC),
+            dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC))
 
 
-def query_stats(*, catalog: Catalog, start: dt.date, end: dt.date, window_minutes: int = CLICK_WINDOW_MINUTES,
+def query_stats(*, catalog: Catalog, start: dt.date, end: dt.date, window_minutes: float = CLICK_WINDOW_MINUTES,
                 sort: str = "searches") -> list[QueryStats]:
-    """One row per distinct query of the period, sorted by ``sort`` (searches, ctr or query)."""
-    window = dt.timedelta(minutes=window_minutes)
-    until = ExpressionWrapper(OuterRef("timestamp") + window, output_field=DateTimeField())
-    clicks = Event.objects.filter(catalog=catalog, type=EventType.CLICK, product__isnull=False,
-                                  timestamp__gt=OuterRef("timestamp"),
-                                  timestamp__lte=until)
-    rows = (_searches(catalog, start, end)
-            .annotate(by_shopper=Exists(clicks.filter(shopper_id=OuterRef("shopper_id"))),
-                      by_session=Exists(clicks.filter(session_id=OuterRef("session_id"))))
-            .values("q")
-            .annotate(searches=Count("id"), shoppers=Count("shopper_id", distinct=True), last=Max("timestamp"),
-                      clicked=Count("id", filter=Q(by_shopper=True, shopper_id__isnull=False)
-                                    | (Q(by_session=True) & ~Q(session_id="")))))
-    out = [QueryStats(r["q"], r["searches"], r["shoppers"], r["clicked"], r["last"]) for r in rows]
+    """One row per distinct query of the period, sorted by ``sort`` (searches, ctr or query).
+
+    Reads the period's searches and the actions up to ``window_minutes`` after it (which answer them)
+    into memory: one row of five small columns per event.
+    """
+    lo, hi = _bounds(start, end)
+    rows = (Event.objects.filter(catalog=catalog, timestamp__gte=lo,
+                                 timestamp__lt=hi + dt.timedelta(minutes=window_minutes))
+            .filter(Q(type=EventType.SEARCH) | Q(type__in=ACTIONS, product__isnull=False))
+            .values_list("pk", "shopper_id", "session_id", "timestamp", "type", "product_id", "query"))
+    frame = pd.DataFrame.from_records(rows.iterator(chunk_size=20_000),
+                                      columns=["pk", "user_id", "session", "timestamp", "type", "item_id", "query"])
+    if frame.empty:
+        return []
+    frame = frame.set_index("pk")
+    frame["user_id"] = frame["user_id"].astype("Int64").astype("string")
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    searches = frame[(frame["type"] == EventType.SEARCH) & (frame["timestamp"] < hi)].copy()
+    searches["q"] = searches["query"].fillna("").map(normalise_query)
+    searches = searches[searches["q"] != ""]
+    if searches.empty:
+        return []
+    answered = set(answered_searches(frame, window_minutes)["search"])
+    searches["clicked"] = searches.index.isin(list(answered))
+    grouped = searches.groupby("q").agg(searches=("q", "size"), shoppers=("user_id", "nunique"),
+                                        last=("timestamp", "max"), clicked=("clicked", "sum"))
+    out = [QueryStats(str(q), int(r.searches), int(r.shoppers), int(r.clicked), r.last.to_pydatetime())
+           for q, r in grouped.iterrows()]
     return sorted(out, key=SORTS.get(sort, SORTS["searches"]))
 
 

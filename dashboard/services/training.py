@@ -38,11 +38,11 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from dashboard.models import AuditEntry, Catalog, JobQueue, JobStatus, ModelVersion, TrainingJob
+from dashboard.services.training_budget import training_budget_check
 from dashboard.services.training_ddp import processes_param, run_job
 from dashboard.services.training_progress import Heartbeat, JobCallback
 from dashboard.services.training_snapshot import (
     TrainingInputError,
-    make_split,
     parse_params,
     snapshot_read,
     snapshot_write,
@@ -92,7 +92,7 @@ def training_job_start(*, catalog: Catalog, params: Mapping[str, Any], started_b
 
     ``queue`` ``auto`` picks ``gpu`` when a worker listens there, else ``cpu``.
     """
-    checked = parse_params(params)
+    checked = parse_params({"event_weights": catalog.event_weights, **params})
     if queue == "auto":
         queue = JobQueue.GPU if gpu_worker_listening() else JobQueue.CPU
     if queue not in JobQueue.values:
@@ -100,6 +100,7 @@ def training_job_start(*, catalog: Catalog, params: Mapping[str, Any], started_b
     processes = processes_param(params, queue)  # DistributedDataParallel over N processes when > 1
     if not catalog.events.exists():
         raise TrainingInputError("this catalog has no events yet; import events before training")
+    training_budget_check(catalog=catalog, signals=checked.signals)  # refuses, naming the signal, before any work
     pending = Path(settings.ARTIFACTS_DIR) / "jobs" / f"pending-{uuid.uuid4().hex}"
     try:
         counts = snapshot_write(catalog=catalog, folder=pending)
@@ -109,7 +110,8 @@ def training_job_start(*, catalog: Catalog, params: Mapping[str, Any], started_b
     stored = {
         "signals": [s.name for s in checked.signals],
         "configs": {name: dict(cfg) for name, cfg in (params.get("configs") or {}).items()},
-        "split": checked.split,
+        "split": checked.split.to_dict(),
+        "event_weights": dict(checked.event_weights),
         "ks": list(checked.ks),
         "snapshot": counts,
         "auto_promote": bool(params.get("auto_promote", False)),
@@ -123,7 +125,7 @@ def training_job_start(*, catalog: Catalog, params: Mapping[str, Any], started_b
             shutil.rmtree(job_folder(job), ignore_errors=True)
             pending.rename(job_folder(job))
             audit(actor=started_by, action="job.launch", catalog=catalog, target=f"job {job.pk}",
-                  detail={"signals": stored["signals"], "split": checked.split, "queue": queue})
+                  detail={"signals": stored["signals"], "split": stored["split"], "queue": queue})
             _enqueue(job)
     except BaseException:
         shutil.rmtree(pending, ignore_errors=True)
@@ -161,6 +163,8 @@ def _signals_for(job: TrainingJob) -> tuple[SignalSpec, ...]:
         fields = {f.name for f in dataclasses.fields(get_recommender(name).Config)}
         if job.queue == JobQueue.CPU and "device" in fields and "device" not in overrides:
             overrides["device"] = "cpu"
+        if "cache_dir" in fields and "cache_dir" not in overrides:  # text: unchanged products are not re-encoded
+            overrides["cache_dir"] = str(Path(settings.ARTIFACTS_DIR) / "cache" / "embeddings")
         specs.append(SignalSpec.parse(name, overrides))
     return tuple(specs)
 
@@ -222,9 +226,9 @@ def training_job_run(*, job_id: int, progress_interval_s: float = 2.0) -> str:
         shutil.rmtree(out, ignore_errors=True)  # an earlier attempt's unregistered bundle
         callback.log(f"device: {job.device}; signals: {', '.join(s.name for s in signals)}")
         events, products = snapshot_read(job_folder(job))
-        data, report = clean_dataset(Dataset.from_frames(events, products))
+        data, report = clean_dataset(Dataset.from_frames(events, products, event_weights=checked.event_weights))
         callback.log(f"cleaning: {report.as_dict()}")
-        split = make_split(data, checked.split)
+        split = checked.split.make(data)
         if not len(split.validation.events):  # no tuning: the runner fits each signal once
             callback.steps_total = len(signals) + 1
         callback.log(f"split {split.name}: {split.describe()}")
@@ -233,7 +237,7 @@ def training_job_run(*, job_id: int, progress_interval_s: float = 2.0) -> str:
         write_bundle(out, result, extra_meta={"job": job.pk, "catalog": job.catalog.slug})
         _build_search_index(job, out, products, result, callback, events=events)
         with transaction.atomic():
-            version = version_register(job=job, result=result, folder=out, split_spec=checked.split)
+            version = version_register(job=job, result=result, folder=out, split_spec=checked.split.to_dict())
             callback.lines.append(f"registered version {version.number} (candidate)")
             _finish(job, JobStatus.SUCCEEDED, callback=callback)
         if job.params.get("auto_promote"):

@@ -25,7 +25,7 @@ import torch
 from django.conf import settings
 
 from dashboard.models import JobQueue, TrainingJob
-from dashboard.services.training_snapshot import TrainingInputError, make_split, parse_params, snapshot_read
+from dashboard.services.training_snapshot import TrainingInputError, parse_params, snapshot_read
 from mlcore.data import Dataset, Split, clean_dataset
 from mlcore.training import Callback, distributed
 from mlcore.training.runner import RunConfig, RunResult, run
@@ -61,8 +61,8 @@ def job_inputs(*, params: Mapping[str, Any], queue: str, folder: Path) -> tuple[
     checked = parse_params({**params, "configs": {}})
     config = RunConfig(signals=_signals_for(TrainingJob(params=dict(params), queue=queue)), ks=checked.ks)
     events, products = snapshot_read(folder)
-    data, _ = clean_dataset(Dataset.from_frames(events, products))
-    return data, make_split(data, checked.split), config
+    data, _ = clean_dataset(Dataset.from_frames(events, products, event_weights=checked.event_weights))
+    return data, checked.split.make(data), config
 
 
 def _free_port() -> int:

@@ -5,17 +5,19 @@
     {"signals": ["popularity", "ease"],            # registered recommender names
      "configs": {"ease": {"l2": 100.0}},           # per-signal overrides of their Config fields
      "split": {"kind": "temporal", "test_days": 30, "validation_days": 30},
+     "event_weights": {"view": 0.5},               # over the defaults; a job stores the whole table
      "ks": [5, 10, 20]}
 
-Split kinds: ``temporal`` (test = the last ``test_days`` of events, validation the
-``validation_days`` before), ``leave_last_out`` (``n``, ``validation_n``) and ``random``
-(``train``, ``validation``, ``test`` fractions and ``seed``).
+The split is a :class:`~mlcore.data.SplitSpec` dict (or its text, e.g. ``"leave-last-out"``):
+``temporal`` (test = the last ``test_days`` of events, validation the ``validation_days``
+before), ``leave_last_out`` (``n``, ``validation_n``) and ``random`` (``train``,
+``validation``, ``test`` fractions and ``seed``).
 """
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ import pandas as pd
 from django.db import connection, transaction
 
 from dashboard.models import Catalog, Event, EventType
-from mlcore.data import Dataset, Split, leave_last_out, random_split, temporal_split
+from mlcore.data import DEFAULT_EVENT_WEIGHTS, SplitSpec, event_weights
 from mlcore.training.runner import RunConfig, SignalSpec
 
 SPLIT_KINDS = ("temporal", "leave_last_out", "random")
@@ -42,45 +44,39 @@ class TrainingInputError(ValueError):
 
 @dataclass(frozen=True)
 class TrainingParams:
-    """Checked parameters: the signals with their configs, the split spec and the cut-offs."""
+    """Checked parameters: the signals with their configs, the split, the event weights and the cut-offs."""
 
     signals: tuple[SignalSpec, ...]
-    split: Mapping[str, Any]
+    split: SplitSpec
     ks: tuple[int, ...] = (5, 10, 20)
+    event_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS))
 
     def run_config(self) -> RunConfig:
         return RunConfig(signals=self.signals, ks=self.ks)
 
 
-def _number(spec: Mapping[str, Any], key: str, default: float, *, low: float, integer: bool = False) -> float:
-    raw = spec.get(key, default)
+def parse_split(spec: Mapping[str, Any] | str | None) -> SplitSpec:
+    """The split a job's ``split`` (dict or text, see :class:`~mlcore.data.SplitSpec`) describes;
+    :class:`TrainingInputError` on bad values."""
     try:
-        value = int(raw) if integer else float(raw)
-    except (TypeError, ValueError):
-        raise TrainingInputError(f"split {key}={raw!r} is not a number") from None
-    if value < low:
-        raise TrainingInputError(f"split {key}={raw!r} must be at least {low}")
-    return value
+        return SplitSpec.from_dict(spec or DEFAULT_SPLIT)
+    except ValueError as exc:
+        raise TrainingInputError(str(exc)) from None
 
 
-def parse_split(spec: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The split spec with its defaults filled in; :class:`TrainingInputError` on bad values."""
-    spec = dict(spec or DEFAULT_SPLIT)
-    kind = spec.get("kind", "temporal")
-    if kind == "temporal":
-        return {"kind": kind, "test_days": _number(spec, "test_days", 30, low=1),
-                "validation_days": _number(spec, "validation_days", 30, low=0)}
-    if kind == "leave_last_out":
-        return {"kind": kind, "n": _number(spec, "n", 1, low=1, integer=True),
-                "validation_n": _number(spec, "validation_n", 1, low=0, integer=True)}
-    if kind == "random":
-        out = {"kind": kind, "seed": _number(spec, "seed", 0, low=0, integer=True)}
-        for key, default in (("train", 0.8), ("validation", 0.1), ("test", 0.1)):
-            out[key] = _number(spec, key, default, low=0)
-        if abs(out["train"] + out["validation"] + out["test"] - 1.0) > 1e-6:
-            raise TrainingInputError("random split fractions train + validation + test must sum to 1")
-        return out
-    raise TrainingInputError(f"unknown split kind {kind!r}; use one of {', '.join(SPLIT_KINDS)}")
+def parse_event_weights(weights: Mapping[str, Any] | None) -> dict[str, float]:
+    """The full weight table from a job's or catalog's ``event_weights`` overrides (None: the defaults).
+
+    Only the types an import stores may be weighed; :class:`TrainingInputError` names a bad one.
+    """
+    unknown = sorted(set(weights or {}) - set(EventType.values))
+    if unknown:
+        raise TrainingInputError(f"event weights: {unknown[0]!r} is not an event type; use "
+                                 f"{', '.join(EventType.values)}")
+    try:
+        return event_weights(weights)
+    except ValueError as exc:
+        raise TrainingInputError(str(exc)) from None
 
 
 def parse_params(params: Mapping[str, Any]) -> TrainingParams:
@@ -101,21 +97,8 @@ def parse_params(params: Mapping[str, Any]) -> TrainingParams:
     ks = tuple(int(k) for k in params.get("ks") or (5, 10, 20))
     if 10 not in ks:
         ks = tuple(sorted({*ks, 10}))  # NDCG@10 is the headline and the promotion gate's metric
-    try:
-        return TrainingParams(signals=tuple(specs), split=parse_split(params.get("split")), ks=ks)
-    except ValueError as exc:
-        raise TrainingInputError(str(exc)) from None
-
-
-def make_split(data: Dataset, spec: Mapping[str, Any]) -> Split:
-    """The split of ``data`` that ``spec`` (from :func:`parse_split`) describes."""
-    kind = spec["kind"]
-    if kind == "temporal":
-        cut = data.events["timestamp"].max() - pd.Timedelta(days=spec["test_days"])
-        return temporal_split(data, cut, validation_days=spec["validation_days"])
-    if kind == "leave_last_out":
-        return leave_last_out(data, n=spec["n"], validation_n=spec["validation_n"])
-    return random_split(data, spec["train"], spec["validation"], spec["test"], seed=spec["seed"])
+    return TrainingParams(signals=tuple(specs), split=parse_split(params.get("split")), ks=ks,
+                          event_weights=parse_event_weights(params.get("event_weights")))
 
 
 def attribute_columns(products: pd.DataFrame, *, min_share: float = ATTRIBUTE_MIN_SHARE,

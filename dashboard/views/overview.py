@@ -14,6 +14,7 @@ from dashboard.forms import CatalogForm
 from dashboard.models import Catalog, EventType
 from dashboard.selectors.catalogs import catalog_summary, events_per_day, top_products
 from dashboard.services.catalogs import catalog_create as create
+from dashboard.services.catalogs import catalog_update
 from dashboard.views.common import catalog_or_404
 
 
@@ -33,6 +34,18 @@ def catalog_create(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Catalog created. Next, import its products."))
         return redirect("dashboard:catalog_overview", catalog=catalog.slug)
     return render(request, "dashboard/catalog_form.html", {"form": form})
+
+
+@roles.editor_required
+def catalog_edit(request: HttpRequest, catalog: str) -> HttpResponse:
+    """The catalog's settings: name, address, currency and how much each event type counts in training."""
+    cat = catalog_or_404(catalog)
+    form = CatalogForm(request.POST or None, instance=cat)
+    if request.method == "POST" and form.is_valid():
+        cat = catalog_update(catalog=Catalog.objects.get(pk=cat.pk), actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Catalog settings saved. New event weights apply from the next training job."))
+        return redirect("dashboard:catalog_overview", catalog=cat.slug)
+    return render(request, "dashboard/catalog_form.html", {"form": form, "catalog": cat})
 
 
 @roles.viewer_required

@@ -1,19 +1,25 @@
-"""Data: id maps, datasets, readers, cleaning and splits."""
+"""Data: id maps, datasets, event types and weights, readers, cleaning and splits."""
 from mlcore.data.cleaning import CleaningConfig, CleaningReport, clean_dataset, clean_events
-from mlcore.data.dataset import DEFAULT_EVENT_WEIGHTS, Dataset
+from mlcore.data.dataset import Dataset
+from mlcore.data.events import DEFAULT_EVENT_WEIGHTS, EVENT_TYPES, UnknownEventType, event_weights, parse_event_weights
 from mlcore.data.ids import IdMap
-from mlcore.data.splits import Split, leave_last_out, random_split, temporal_split
+from mlcore.data.splits import Split, SplitSpec, leave_last_out, random_split, temporal_split
 
 __all__ = [
     "DEFAULT_EVENT_WEIGHTS",
+    "EVENT_TYPES",
     "CleaningConfig",
     "CleaningReport",
     "Dataset",
     "IdMap",
     "Split",
+    "SplitSpec",
+    "UnknownEventType",
     "clean_dataset",
     "clean_events",
+    "event_weights",
     "leave_last_out",
+    "parse_event_weights",
     "random_split",
     "temporal_split",
 ]

@@ -221,4 +221,4 @@ def clean_dataset(data: Dataset, config: CleaningConfig = CleaningConfig()) -> t
     product, so cleaned-away items stay scorable by text and graph signals.
     """
     events, report = clean_events(data.events, config)
-    return Dataset.from_frames(events, data.products, data.triples), report
+    return Dataset.from_frames(events, data.products, data.triples, event_weights=data.event_weights), report

@@ -10,19 +10,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from mlcore.data.events import DEFAULT_EVENT_WEIGHTS, check_event_types
 from mlcore.data.ids import IdMap
 
 EVENT_COLUMNS = ("user_id", "item_id", "timestamp", "type", "quantity")
 PRODUCT_TEXT_COLUMNS = ("title", "description", "category", "brand")
-
-DEFAULT_EVENT_WEIGHTS: Mapping[str, float] = {
-    "view": 1.0,
-    "click": 2.0,
-    "search": 0.0,
-    "add_to_cart": 4.0,
-    "purchase": 8.0,
-    "return": 0.0,
-}
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,7 +29,9 @@ class Dataset:
     events (the cold-start items that only text and graph can score);
     ``users`` covers every user of the events. A split keeps both maps, so the
     indices of train and test agree. ``triples`` holds uploaded knowledge-graph
-    facts with columns ``head, relation, tail``.
+    facts with columns ``head, relation, tail``. ``event_weights`` (every event type in
+    ``events`` has one; :data:`~mlcore.data.events.DEFAULT_EVENT_WEIGHTS` by default) is what
+    :meth:`matrix` and the splits' interaction sets count.
     """
 
     events: pd.DataFrame
@@ -45,6 +39,7 @@ class Dataset:
     users: IdMap
     items: IdMap
     triples: pd.DataFrame | None = None
+    event_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_EVENT_WEIGHTS))
     _cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -53,10 +48,14 @@ class Dataset:
         events: pd.DataFrame,
         products: pd.DataFrame | None = None,
         triples: pd.DataFrame | None = None,
+        *,
+        event_weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
     ) -> Dataset:
         """Build from raw-ish frames: ids become str, missing types become purchases.
 
         Items seen in events but absent from ``products`` get a row whose title is the id.
+        Raises :class:`~mlcore.data.events.UnknownEventType` when an event type has no weight
+        in ``event_weights`` (build the table with :func:`~mlcore.data.events.event_weights`).
         """
         ev = events.copy()
         ev["user_id"] = ev["user_id"].astype(str)
@@ -65,6 +64,7 @@ class Dataset:
         ev["type"] = ev["type"].astype(str) if "type" in ev else "purchase"
         ev["quantity"] = ev["quantity"].fillna(1).astype(np.int64) if "quantity" in ev else 1
         ev = ev.loc[:, list(EVENT_COLUMNS)].sort_values("timestamp", kind="stable").reset_index(drop=True)
+        check_event_types(pd.unique(ev["type"]), event_weights, hint="event_weights")
 
         prods = (
             products.copy() if products is not None else pd.DataFrame({"item_id": [], "title": []})
@@ -81,7 +81,8 @@ class Dataset:
         prods = prods.reset_index(drop=True)
         users = IdMap(pd.unique(ev["user_id"]))
         items = IdMap(prods["item_id"])
-        return cls(events=ev, products=prods, users=users, items=items, triples=triples)
+        return cls(events=ev, products=prods, users=users, items=items, triples=triples,
+                   event_weights=dict(event_weights))
 
     # -- derived views --------------------------------------------------------------
     @property
@@ -104,15 +105,16 @@ class Dataset:
 
     def matrix(
         self,
-        weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS,
+        weights: Mapping[str, float] | None = None,
         half_life_days: float | None = None,
         binary: bool = False,
     ) -> sp.csr_matrix:
-        """The user×item matrix (float32, CSR): summed event weights.
+        """The user×item matrix (float32, CSR): summed event weights (``weights`` or the dataset's own).
 
         With ``half_life_days`` each event is discounted by ``0.5 ** (age / half_life)``
         where age is measured from the newest event. ``binary`` clips to 1.
         """
+        weights = self.event_weights if weights is None else weights
         key = f"m:{sorted(weights.items())}:{half_life_days}:{binary}"
         cached = self._cache.get(key)
         if cached is not None:
@@ -142,6 +144,7 @@ class Dataset:
             users=self.users,
             items=self.items,
             triples=self.triples,
+            event_weights=self.event_weights,
         )
 
     def fingerprint(self) -> str:
@@ -150,4 +153,6 @@ class Dataset:
         h.update(pd.util.hash_pandas_object(self.events, index=False).to_numpy().tobytes())
         h.update(self.items.fingerprint().encode())
         h.update(self.users.fingerprint().encode())
+        if dict(self.event_weights) != dict(DEFAULT_EVENT_WEIGHTS):  # the defaults keep older fingerprints
+            h.update(repr(sorted(self.event_weights.items())).encode())
         return h.hexdigest()[:16]

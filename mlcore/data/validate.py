@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO, Literal
 
 import numpy as np
 import pandas as pd
 
+from mlcore.data.events import EVENT_TYPES, normalise_type, unknown_type_problem
 from mlcore.data.readers import ROW
 
 FieldKind = Literal["text", "decimal", "int", "bool", "datetime", "choice", "url"]
-EVENT_TYPES = ("view", "click", "add_to_cart", "purchase", "search", "return")
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,13 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+def _word_runs(name: str) -> set[str]:
+    """Every run of consecutive words of a column name, joined: "InvoiceDate" → {invoice, date, invoicedate};
+    a similar name must match whole words ("Country" holds no "count")."""
+    words = [w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)]
+    return {"".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+
+
 def suggest_mapping(columns: Iterable[str], kind: str, saved: Mapping[str, str] | None = None) -> dict[str, str]:
     """``{column: field}`` guessed from a saved mapping, then exact and similar names.
 
@@ -132,12 +139,12 @@ def suggest_mapping(columns: Iterable[str], kind: str, saved: Mapping[str, str] 
         for column in columns:
             if column in out:
                 continue
-            n = _norm(column)
+            n, runs = _norm(column), _word_runs(column)
             for spec in specs:
                 if spec.name in taken:
                     continue
                 names = (_norm(spec.name), *spec.aliases)
-                if (n in names) if exact else any(a and len(a) > 3 and a in n for a in names):
+                if (n in names) if exact else any(a and len(a) > 3 and a in runs for a in names):
                     out[column] = spec.name
                     taken.add(spec.name)
                     break
@@ -166,10 +173,13 @@ def parse_timestamps(raw: pd.Series) -> pd.Series:
                 break
             attempt = pd.to_datetime(raw[todo], format=fmt, utc=True, errors="coerce")
             parsed[attempt.index] = parsed[attempt.index].where(attempt.isna(), attempt)
-    return parsed
+    # a time beyond what a nanosecond timestamp holds (before 1677 or after 2262) is no event's time
+    lo, hi = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+    parsed = parsed.where(parsed.isna() | ((parsed >= lo) & (parsed <= hi)))
+    return parsed.astype("datetime64[ns, UTC]")  # one unit whichever format matched
 
 
-def _convert(spec: FieldSpec, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _convert(spec: FieldSpec, raw: pd.Series, event_types: Collection[str]) -> tuple[pd.Series, pd.Series]:
     """(typed values, mask of bad non-empty values) for one field."""
     empty = raw == ""
     values: pd.Series
@@ -193,30 +203,36 @@ def _convert(spec: FieldSpec, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
         values = parse_timestamps(raw)
         return values, values.isna() & ~empty
     if spec.kind == "choice":
+        # normalise_type, vectorised
         values = raw.str.lower().str.replace(r"[\s-]+", "_", regex=True).replace({"addtocart": "add_to_cart"})
-        return values, ~values.isin(EVENT_TYPES) & ~empty
+        return values, ~values.isin(list(event_types)) & ~empty
     bad = raw.str.len() > spec.max_length if spec.max_length else pd.Series(False, index=raw.index)
     if spec.kind == "url":
         bad |= ~empty & ~raw.str.match(r"https?://\S+$")
     return raw, bad
 
 
-def _problem(spec: FieldSpec, value: str) -> str:
+def _problem(spec: FieldSpec, value: str, event_types: Collection[str], hint: str | None) -> str:
     if spec.kind in _EXPECTED:
         text = _EXPECTED[spec.kind].format(example=spec.example)
         if spec.kind in ("decimal", "int") and spec.minimum == 0 and value.strip().startswith("-"):
             text = f"expected 0 or more, like {spec.example}"
         return text
     if spec.kind == "choice":
-        return "expected one of " + ", ".join(EVENT_TYPES)
+        if hint:
+            return unknown_type_problem(normalise_type(value), event_types, hint=hint)
+        return "expected one of " + ", ".join(event_types)
     return f"too long: at most {spec.max_length} characters (this one has {len(value)}); shorten it"
 
 
 def validate_chunk(frame: pd.DataFrame, *, kind: str, mapping: Mapping[str, str],
-                   attribute_columns: Iterable[str] = ()) -> tuple[pd.DataFrame, list[RowError]]:
+                   attribute_columns: Iterable[str] = (), event_types: Collection[str] = EVENT_TYPES,
+                   type_hint: str | None = None) -> tuple[pd.DataFrame, list[RowError]]:
     """Typed clean rows and the errors of the rejected ones (see the module docstring).
 
     ``attribute_columns`` (products) are gathered into an ``attributes`` column of dicts.
+    ``event_types``: the types an event may have (normalised: ``Add to cart`` is ``add_to_cart``);
+    with ``type_hint`` (e.g. ``--event-weights``) an unknown type's problem says how to weigh it.
     """
     specs = {s.name: s for s in FIELDS[kind]}
     errors: list[RowError] = []
@@ -225,14 +241,14 @@ def validate_chunk(frame: pd.DataFrame, *, kind: str, mapping: Mapping[str, str]
     for column, field in mapping.items():
         spec = specs[field]
         raw = frame[column].astype("str").str.strip()  # Arrow-backed strings: vectorised in C
-        values, bad = _convert(spec, raw)
+        values, bad = _convert(spec, raw, event_types)
         if spec.required:
             missing = raw == ""
             errors += [RowError(int(r), field, column, "", f"a value is required, e.g. {spec.example}")
                        for r in frame.loc[missing, ROW]]
             rejected |= missing
         if bad.any():
-            errors += [RowError(int(r), field, column, str(v), _problem(spec, str(v)))
+            errors += [RowError(int(r), field, column, str(v), _problem(spec, str(v), event_types, type_hint))
                        for r, v in zip(frame.loc[bad, ROW], raw[bad], strict=True)]
             rejected |= bad
         clean[field] = values

@@ -14,11 +14,14 @@ Definitions (binary relevance):
   (rank from 1); the ideal list holds ``min(n_test, k)`` hits;
 - ``mrr@k``     = 1 / rank of the first hit in the first k (0 without a hit);
 - ``hit_rate@k`` = 1 if any hit in the first k;
-- ``map@k``     = sum over hit ranks r of precision@r, divided by ``min(n_test, k)``.
+- ``map@k``     = sum over hit ranks r of precision@r, divided by ``min(n_test, k)``
+  (``ranx``'s ``map@k`` divides by ``n_test``: the two agree whenever ``n_test <= k``).
+
+:func:`graded_ndcg` is the same NDCG for one list with graded gains (search judgements).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -49,6 +52,26 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     top_scores = np.take_along_axis(part_scores, order, axis=1)
     top[~np.isfinite(top_scores) & (top_scores < 0)] = -1
     return top
+
+
+def discounts(k: int) -> np.ndarray:
+    """``1 / log2(rank + 1)`` for ranks 1..k (float64, shape (k,)): the discount of every NDCG here."""
+    return 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
+
+
+def graded_ndcg(gains: Sequence[float], ideal_gains: Iterable[float], k: int) -> float:
+    """NDCG@k of one ranked list: DCG of ``gains`` (each ranked item's gain, best first) over the DCG of
+    the ``k`` largest ``ideal_gains`` (every judged item's gain); 0 when no gain is positive.
+
+    With gains 1 for test items and 0 otherwise it is ``ndcg@k`` of :func:`ranking_metrics`.
+
+    >>> round(graded_ndcg([1, 0, 1], [1, 1, 1], k=2), 4)
+    0.6131
+    """
+    top = np.asarray(list(gains)[:k], dtype=np.float64)
+    ideal = np.sort(np.fromiter(ideal_gains, dtype=np.float64))[::-1][:k]
+    best = float(ideal @ discounts(len(ideal)))
+    return float(top @ discounts(len(top))) / best if best > 0 else 0.0
 
 
 def hits(top: np.ndarray, truth: sp.csr_matrix) -> np.ndarray:
@@ -92,7 +115,7 @@ def _at_k(h: np.ndarray, n_rel: np.ndarray, k: int) -> dict[str, float]:
         hk = np.pad(hk, ((0, 0), (0, k - hk.shape[1])))
     safe_rel = np.maximum(n_rel, 1.0)
     n_hits = hk.sum(axis=1)
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    discount = discounts(k)
     dcg = hk @ discount
     ideal_len = np.minimum(n_rel, k).astype(np.int64)
     ideal = np.concatenate([[0.0], np.cumsum(discount)])[ideal_len]

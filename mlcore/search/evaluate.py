@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlcore.evaluation.metrics import graded_ndcg
+
 
 @dataclass(frozen=True)
 class Judgements:
@@ -48,17 +50,13 @@ def read_judgements(queries: str | Path, qrels: str | Path, min_relevant: int = 
     return Judgements(q, grades)
 
 
-def _dcg(gains: Sequence[float]) -> float:
-    return float(sum(g / np.log2(i + 2) for i, g in enumerate(gains)))
-
-
 def ndcg(ranked: Sequence[str], grades: Mapping[str, int], k: int = 10, *, skip_unjudged: bool = False) -> float:
-    """NDCG@k with gain 2^grade − 1; unjudged products count 0, or are dropped first if ``skip_unjudged``."""
+    """NDCG@k (:func:`~mlcore.evaluation.metrics.graded_ndcg`) with gain 2^grade − 1; unjudged products
+    count 0, or are dropped first if ``skip_unjudged``."""
     if skip_unjudged:
         ranked = [p for p in ranked if p in grades]
     gains = [2.0 ** grades.get(p, 0) - 1 for p in ranked[:k]]
-    ideal = _dcg(sorted((2.0 ** g - 1 for g in grades.values()), reverse=True)[:k])
-    return _dcg(gains) / ideal if ideal > 0 else 0.0
+    return graded_ndcg(gains, (2.0 ** g - 1 for g in grades.values()), k)
 
 
 def judged_at(ranked: Sequence[str], grades: Mapping[str, int], k: int = 10) -> float:

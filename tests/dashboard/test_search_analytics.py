@@ -71,3 +71,15 @@ def test_zero_result_queries_need_an_index(events):
     with pytest.raises(SearchUnavailable):
         zero_result_queries(catalog=events, stats=query_stats(catalog=events, start=dt.date(2012, 3, 1),
                                                               end=dt.date(2012, 3, 10)))
+
+
+def test_a_cart_or_purchase_answers_a_search_but_not_after_the_shoppers_next_search(catalog):
+    dee = ShopperFactory(catalog=catalog, external_id="dee")
+    mug = ProductFactory(catalog=catalog, external_id="M2", title="Stoneware mug")
+    EventFactory(catalog=catalog, shopper=dee, product=None, type=EventType.SEARCH, query="mug", timestamp=at(0))
+    EventFactory(catalog=catalog, shopper=dee, product=mug, type=EventType.ADD_TO_CART, timestamp=at(2))
+    EventFactory(catalog=catalog, shopper=dee, product=None, type=EventType.SEARCH, query="jug", timestamp=at(10))
+    EventFactory(catalog=catalog, shopper=dee, product=None, type=EventType.SEARCH, query="bowl", timestamp=at(11))
+    EventFactory(catalog=catalog, shopper=dee, product=mug, type=EventType.PURCHASE, timestamp=at(12))
+    stats = {s.query: s.clicked for s in query_stats(catalog=catalog, start=T0.date(), end=T0.date())}
+    assert stats == {"mug": 1, "jug": 0, "bowl": 1}

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from mlcore.cli import main
-from mlcore.training.artifacts import load_bundle
+from mlcore.serving.bundle import load_bundle
 from tests.mlcore.conftest import tiny_events, tiny_products
 
 FAST = "popularity,item_knn,ease"
@@ -66,9 +66,9 @@ def test_bad_input_gets_a_clear_error(files, tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("user_id,item_id,timestamp\nu1,a1,2024-01-01\nu2,a2,yesterday-ish\n")
     assert main(["evaluate", *args((bad, files[1]))]) == 2
-    assert "row 3, column timestamp: 'yesterday-ish'" in capsys.readouterr().err
+    assert "row 3, column “timestamp” (timestamp): expected a date and time" in capsys.readouterr().err
     assert main(["evaluate", *[a if a != "temporal:2024-01-15" else "weekly" for a in args(files)]]) == 2
-    assert "--split 'weekly' not understood" in capsys.readouterr().err
+    assert "--split: split 'weekly' not understood" in capsys.readouterr().err
 
 
 def test_python_dash_m_mlcore_runs(files):

@@ -21,7 +21,7 @@ from dashboard.services.autotune import (
     run_folder,
 )
 from dashboard.services.fusion import fusion_config_create
-from dashboard.services.training_snapshot import DEFAULT_SPLIT, make_split
+from dashboard.services.training_snapshot import DEFAULT_SPLIT, parse_split
 from mlcore.data import Dataset, clean_dataset
 from mlcore.evaluation.metrics import ranking_metrics, top_k
 from mlcore.fusion import fuse
@@ -63,7 +63,7 @@ def ndcg_with(weights: dict[str, float], version: ModelVersion) -> float:
     """NDCG@10 of ``weights`` on the validation window, computed here with mlcore's plain functions."""
     events, products = frames()
     data, _ = clean_dataset(Dataset.from_frames(events, products))
-    split = make_split(data, DEFAULT_SPLIT)
+    split = parse_split(DEFAULT_SPLIT).make(data)
     specs, _ = recipe(version, "cpu")
     truth = split.validation_items()
     users = np.flatnonzero(np.diff(truth.indptr) > 0)

@@ -6,7 +6,7 @@ import pandas as pd
 from dashboard.models import JobStatus, ModelVersion, Product
 from dashboard.services.training import training_job_run, training_job_start
 from dashboard.services.training_snapshot import attribute_columns
-from mlcore.training.artifacts import load_bundle
+from mlcore.serving.bundle import load_bundle
 from tests.dashboard.training_data import fill_catalog
 
 

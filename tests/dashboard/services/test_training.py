@@ -19,7 +19,7 @@ from dashboard.services.training import (
     training_job_start,
 )
 from dashboard.services.training_progress import JobCallback
-from mlcore.training.artifacts import load_bundle
+from mlcore.serving.bundle import load_bundle
 from tests.dashboard.training_data import fill_catalog
 
 PARAMS = {"signals": ["popularity", "item_knn", "ease"], "configs": {"ease": {"l2": 50.0}},
@@ -193,3 +193,18 @@ def test_the_demo_job_is_launched_once_and_promotes_itself(filled, monkeypatch):
     assert job.params["auto_promote"] is True and job.queue == "cpu"
     assert training_job_run(job_id=job.pk) == JobStatus.SUCCEEDED
     assert ModelVersion.objects.get(job=job).state == VersionState.ACTIVE
+
+
+def test_a_job_keeps_the_catalogs_event_weights_and_trains_with_them(filled):
+    from dashboard.services.training_ddp import job_inputs
+
+    filled.event_weights = {"view": 0.0}
+    filled.save()
+    job = training_job_start(catalog=filled, params=PARAMS)
+    assert job.params["event_weights"] == {"view": 0.0, "click": 2.0, "add_to_cart": 4.0, "purchase": 8.0,
+                                           "search": 0.0, "return": 0.0}
+    assert job.params["split"] == {"kind": "temporal", "test_days": 20.0, "validation_days": 15.0}
+    data, split, _ = job_inputs(params=job.params, queue=job.queue, folder=job_folder(job))
+    assert data.event_weights["view"] == 0.0 and split.train.event_weights["view"] == 0.0
+    with pytest.raises(TrainingInputError, match="'rating' is not an event type"):
+        training_job_start(catalog=filled, params={**PARAMS, "event_weights": {"rating": 1}})

@@ -48,7 +48,7 @@ def test_the_launch_form_shows_each_signals_settings_with_defaults_and_help(merc
 def test_launching_stores_only_the_changed_settings_and_opens_the_job(merch_client, catalog, merchandiser):
     fill_catalog(catalog)
     response = merch_client.post(url("job_new", catalog), {
-        "signal": ["popularity", "ease"], "cfg-ease-l2": "50", "cfg-ease-max_items": "20000",
+        "signal": ["popularity", "ease"], "cfg-ease-l2": "50", "cfg-ease-max_items": "1000000",
         "cfg-ease-half_life_days": "60.0", "cfg-popularity-distinct_users": "on",
         "cfg-popularity-half_life_days": "30", "split_kind": "temporal", "split-test_days": "20", "queue": "cpu",
     })

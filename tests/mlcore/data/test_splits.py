@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlcore.data import Dataset, leave_last_out, random_split, temporal_split
+from mlcore.data import Dataset, SplitSpec, leave_last_out, random_split, temporal_split
 from tests.mlcore.conftest import tiny_dataset, tiny_events, tiny_products
 
 
@@ -109,3 +109,42 @@ def test_train_and_validation_joins_the_first_two_parts(tiny):
     joined = split.train_and_validation()
     assert len(joined.events) == len(split.train.events) + len(split.validation.events)
     assert joined.items is tiny.items
+
+
+@pytest.mark.parametrize("text", ["temporal:2011-10-01", "temporal:2011-10-01:14d", "temporal:2011-10-01T12:30:00",
+                                  "temporal:last-30d", "temporal:last-7.5d:0d", "leave-last-out", "leave-last-out:2",
+                                  "leave-last-out:2:0", "random:0.8:0.1:0.1", "random:0.7:0.15:0.15:3"])
+def test_a_split_spec_round_trips_through_its_text_and_its_job_dict(text):
+    spec = SplitSpec.parse(text)
+    assert str(spec) == text
+    assert SplitSpec.parse(str(spec)) == spec
+    assert SplitSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_a_split_spec_fills_in_defaults_and_reads_the_dicts_jobs_stored():
+    assert str(SplitSpec.parse("random")) == "random:0.8:0.1:0.1"
+    assert SplitSpec.parse("random", seed=4).seed == 4 and SplitSpec.parse("random:0.8:0.1:0.1:2", seed=4).seed == 2
+    assert SplitSpec.parse("temporal:2011-10-01", validation_days=7).validation_days == 7
+    stored = {"kind": "temporal", "test_days": 20, "validation_days": 15}
+    assert SplitSpec.from_dict(stored) == SplitSpec.parse("temporal:last-20d:15d")
+    assert SplitSpec.from_dict(stored).to_dict() == {"kind": "temporal", "test_days": 20.0, "validation_days": 15.0}
+    assert SplitSpec.from_dict({"kind": "leave_last_out"}) == SplitSpec.parse("leave-last-out")
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("weekly", "not understood; use temporal:2011-10-01"),
+    ("random:0.5:0.6:0.1", "must sum to 1"),
+    ("temporal:someday", "'someday' is not a date"),
+    ("leave-last-out:0", "n 0 must be at least 1"),
+])
+def test_a_bad_split_spec_is_named_with_the_forms_understood(text, problem):
+    with pytest.raises(ValueError, match=problem):
+        SplitSpec.parse(text)
+
+
+def test_a_split_spec_makes_the_split_its_function_makes(tiny):
+    made = SplitSpec.parse("temporal:2024-01-15:7d").make(tiny)
+    direct = temporal_split(tiny, "2024-01-15", validation_days=7)
+    assert made.name == direct.name and made.describe() == direct.describe()
+    last = SplitSpec.parse("leave-last-out").make(tiny)
+    assert last.describe() == leave_last_out(tiny).describe()

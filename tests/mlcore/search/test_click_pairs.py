@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mlcore.search.click_pairs import click_pairs
+from mlcore.search.click_pairs import answered_searches, click_pairs
 
 T0 = pd.Timestamp("2024-01-01 10:00", tz="UTC")
 
@@ -54,3 +54,11 @@ def test_no_searches_gives_an_empty_frame_and_bad_input_is_named():
     assert list(out.columns) == ["query", "item_id", "count"] and out.empty
     with pytest.raises(ValueError, match="query"):
         click_pairs(pd.DataFrame([{"user_id": "u", "item_id": "P", "type": "click", "timestamp": T0}]))
+
+
+def test_an_anonymous_search_is_answered_in_its_own_session_only():
+    rows = [ev(None, 0, "search", query="kettle", session="s1"), ev(None, 2, "click", "P1", session="s1"),
+            ev(None, 3, "click", "P2", session="s2"), ev("u1", 4, "click", "P3", session="s1")]
+    answered = answered_searches(pd.DataFrame(rows))
+    assert answered.to_dict("records") == [{"search": 0, "item_id": "P1"}]
+    assert pairs_of(rows) == {("kettle", "P1"): 1}
