@@ -19,6 +19,7 @@ import numpy as np
 
 import mlcore
 from mlcore.data import Dataset, IdMap
+from mlcore.recommenders.cost import Cost, Workload
 from mlcore.training import Callback, NullCallback
 
 REGISTRY: dict[str, type[Recommender]] = {}
@@ -77,6 +78,16 @@ class Recommender(ABC):
     @abstractmethod
     def _load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore the state written by :meth:`_save_arrays`."""
+
+    @classmethod
+    def cost(cls, workload: Workload, config: Any | None = None) -> Cost:
+        """Memory and time of fitting on ``workload`` (see :mod:`mlcore.recommenders.cost`).
+
+        This default suits models that keep one copy of the interaction matrix and make a
+        couple more while fitting; models with dense or quadratic parts override it.
+        """
+        return Cost(peak_bytes=workload.matrix_bytes + workload.csr_bytes, model_bytes=workload.csr_bytes,
+                    seconds=1.5e-6 * workload.events)
 
     # -- shared plumbing -----------------------------------------------------------
     def _bind(self, data: Dataset) -> None:

@@ -10,7 +10,12 @@ import scipy.sparse as sp
 from mlcore.data import Dataset
 from mlcore.recommenders._sparse import csr_arrays, csr_from_arrays, dense, item_columns, user_rows
 from mlcore.recommenders.base import Recommender, register
+from mlcore.recommenders.cost import Cost, Workload
 from mlcore.training import Callback
+
+BLOCK_CELLS = 1 << 24  # dense cells per block of similarity rows (64 MB of float32)
+CELLS_PER_S = 1.3e7  # dense similarity cells computed, scaled and partitioned per second on 2 shared cores (benchmarks/scale.py: 10k and 100k products)
+PAIRS_PER_S = 5e7  # co-occurring (user, item, item) triples multiplied per second (measured)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,18 @@ class ItemKNN(Recommender):
         cb.progress(phase="item_knn", done=1, total=1, metrics={"similarity_nnz": float(self.similarity.nnz)})
         return self
 
+    @classmethod
+    def cost(cls, workload: Workload, config: ItemKNNConfig | None = None) -> Cost:
+        cfg = config if config is not None else ItemKNNConfig()
+        neighbours = similarity_cost(workload, cfg.neighbours)
+        kept = 12 * workload.n_items * cfg.neighbours
+        return Cost(
+            peak_bytes=workload.matrix_bytes + neighbours.peak_bytes,
+            model_bytes=workload.csr_bytes + kept,
+            seconds=neighbours.seconds,
+            note="lower item_knn.neighbours",
+        )
+
     def score(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
         rows = user_rows(self.history, users)
         cols = item_columns(self.n_items, items)
@@ -70,7 +87,7 @@ class ItemKNN(Recommender):
         self.similarity = csr_from_arrays("similarity", arrays)
 
 
-def item_similarity(x: sp.csr_matrix, config: ItemKNNConfig, block_cells: int = 1 << 24) -> sp.csr_matrix:
+def item_similarity(x: sp.csr_matrix, config: ItemKNNConfig, block_cells: int = BLOCK_CELLS) -> sp.csr_matrix:
     """Item×item similarity (float32 CSR, zero diagonal, top-``neighbours`` per row) of users×items ``x``.
 
     Rows are computed in dense blocks of about ``block_cells`` cells (64 MB of float32), so memory
@@ -103,3 +120,17 @@ def item_similarity(x: sp.csr_matrix, config: ItemKNNConfig, block_cells: int = 
         return sp.csr_matrix((n, n), dtype=np.float32)
     rows, cols, vals = (np.concatenate(p) for p in (parts_rows, parts_cols, parts_vals))
     return sp.csr_matrix((vals.astype(np.float32), (rows, cols)), shape=(n, n))
+
+
+def similarity_cost(workload: Workload, neighbours: int) -> Cost:
+    """Memory and time of :func:`item_similarity` keeping ``neighbours`` per item: two copies of the
+    interactions, one dense block with its scaled copy and partition indices (24 bytes a cell,
+    measured) and the kept entries."""
+    n = workload.n_items
+    block = 24 * min(BLOCK_CELLS, max(n, 1) * n)
+    kept = 28 * n * neighbours  # COO triples while building, then the CSR
+    return Cost(
+        peak_bytes=2 * workload.csr_bytes + block + kept,
+        model_bytes=12 * n * neighbours,
+        seconds=n * n / CELLS_PER_S + workload.triples / PAIRS_PER_S,
+    )

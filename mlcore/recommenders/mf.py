@@ -27,7 +27,10 @@ from torch import nn
 from mlcore.data import Dataset
 from mlcore.recommenders._sparse import item_columns
 from mlcore.recommenders.base import Recommender, register
+from mlcore.recommenders.cost import MB, Cost, Workload
 from mlcore.training import Callback, distributed, pick_device
+
+SAMPLES_PER_S = 1.2e5  # observed pairs per second of one iALS epoch on 2 shared CPU cores (benchmarks/scale.py, 1k–10k products)
 
 
 @dataclass(frozen=True)
@@ -264,6 +267,18 @@ class MF(Recommender):
         self.user_factors = model.user.detach().float().cpu().numpy().astype(np.float32)
         self.user_factors[self._untrained] = 0.0
         self.item_factors = model.item.detach().float().cpu().numpy().astype(np.float32)
+
+    @classmethod
+    def cost(cls, workload: Workload, config: MFConfig | None = None) -> Cost:
+        cfg = config if config is not None else MFConfig()
+        factors = 4 * cfg.factors * (workload.n_users + workload.n_items)
+        # torch's runtime, the (row, col, confidence) tensors and the factors with grads and Adam moments
+        return Cost(
+            peak_bytes=80 * MB + workload.matrix_bytes + 20 * workload.n_interactions + 4 * factors,
+            model_bytes=factors,
+            seconds=cfg.epochs * workload.n_interactions / SAMPLES_PER_S,
+            note="lower mf.factors",
+        )
 
     # -- scoring and artifacts -----------------------------------------------------------
     def score(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:

@@ -6,7 +6,7 @@ from typing import Self
 
 import numpy as np
 
-from mlcore.data import DEFAULT_EVENT_WEIGHTS, Dataset
+from mlcore.data import Dataset
 from mlcore.recommenders._sparse import item_columns
 from mlcore.recommenders.base import Recommender, register
 from mlcore.training import Callback
@@ -37,7 +37,7 @@ class Popularity(Recommender):
         m = data.matrix(half_life_days=self.config.half_life_days)
         if self.config.distinct_users and m.nnz:
             m = m.copy()
-            m.data = np.minimum(m.data, np.float32(max(DEFAULT_EVENT_WEIGHTS.values())))
+            m.data = np.minimum(m.data, np.float32(max(data.event_weights.values(), default=1.0)))
         self.popularity = np.asarray(m.sum(axis=0), dtype=np.float32).reshape(-1)
         self._callback(callback).progress(phase="popularity", done=1, total=1)
         return self

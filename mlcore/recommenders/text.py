@@ -24,7 +24,9 @@ import numpy as np
 from mlcore.data import Dataset
 from mlcore.graph.baskets import recent_item_weights
 from mlcore.recommenders.base import Recommender, register
+from mlcore.recommenders.cost import MB, Cost, Workload
 from mlcore.text import (
+    EmbeddingCache,
     FinetuneConfig,
     FinetuneResult,
     PairConfig,
@@ -37,6 +39,8 @@ from mlcore.text import (
 from mlcore.training import Callback
 
 ENCODER_DIR = "encoder"
+TEXTS_PER_S = 25.0  # product texts encoded per second on 2 shared CPU cores at max_length 64 (benchmarks/scale.py)
+STEP_S = 1.0  # one fine-tuning step of batch 32 on 2 CPU cores
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ class TextConfig:
     (temporal split 2011-11-01) they gave NDCG@10 0.158 vs 0.154 untuned; pairs
     made only once or twice, τ 0.05 or lr 3e-4 did worse (0.085–0.147). ``finetune=False``
     is the fast path (encoding only).
+
+    ``cache_dir``: a folder of cached product embeddings (see :class:`~mlcore.text.EmbeddingCache`;
+    empty: none). Texts already encoded by the same encoder are not encoded again — every
+    unchanged product on a retrain without fine-tuning, or with fine-tuning that learnt the same weights.
     """
 
     model: str = ""
@@ -76,6 +84,7 @@ class TextConfig:
     recency_decay: float = 0.9
     device: str = "auto"
     seed: int = 0
+    cache_dir: str = ""
 
 
 @register
@@ -124,11 +133,28 @@ class TextRecommender(Recommender):
             )
             if cfg.lora:
                 encoder.merge_lora()
-        self.item_embeddings = encoder.encode(texts, cfg.encode_batch_size, cb, phase="encode products")
+        if cfg.cache_dir:
+            cache = EmbeddingCache(cfg.cache_dir)
+            self.item_embeddings = cache.encode(encoder, texts, cfg.encode_batch_size, cb, phase="encode products")
+            cb.log(f"text: {cache.stats['hits']} product embeddings from the cache, {cache.stats['misses']} encoded")
+        else:
+            self.item_embeddings = encoder.encode(texts, cfg.encode_batch_size, cb, phase="encode products")
         self.user_vectors = self._user_vectors(data)
         self._encoder = encoder if cfg.finetune else None
         self._encoder_dir = None
         return self
+
+    @classmethod
+    def cost(cls, workload: Workload, config: TextConfig | None = None) -> Cost:
+        cfg = config if config is not None else TextConfig()
+        vectors = 4 * 384 * (workload.n_items + workload.n_users)
+        texts = 600 * workload.n_items  # the product texts and their hashes
+        return Cost(
+            peak_bytes=350 * MB + 2 * vectors + texts + workload.matrix_bytes,  # transformer + torch runtime
+            model_bytes=vectors,
+            seconds=workload.n_items / TEXTS_PER_S + (cfg.finetune_steps * STEP_S if cfg.finetune else 0.0),
+            note="set text.cache_dir so unchanged products are not encoded again, or drop text",
+        )
 
     def _user_vectors(self, data: Dataset) -> np.ndarray:
         """(n_users, 384) unit rows; zero rows for users without usable events."""

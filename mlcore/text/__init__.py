@@ -2,6 +2,7 @@
 cross-encoder re-ranking."""
 from mlcore.text.catalog_pairs import CatalogPairConfig, catalog_pairs
 from mlcore.text.cross_encoder import CrossEncoder, CrossEncoderTrainConfig
+from mlcore.text.embedding_cache import EmbeddingCache
 from mlcore.text.encoder import EMBEDDING_DIM, TextEncoder, bundled_model_path
 from mlcore.text.finetune import FinetuneConfig, FinetuneResult, finetune, info_nce
 from mlcore.text.pairs import PairConfig, behaviour_pairs
@@ -12,6 +13,7 @@ __all__ = [
     "CrossEncoder",
     "CrossEncoderTrainConfig",
     "EMBEDDING_DIM",
+    "EmbeddingCache",
     "FinetuneConfig",
     "FinetuneResult",
     "PairConfig",

@@ -10,6 +10,7 @@ from a full Hugging Face model folder, or from the bundled MiniLM.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import time
@@ -208,6 +209,15 @@ class TextEncoder:
         save_file(tensors, str(folder / WEIGHTS_FILE))
         meta = {"base": self.base, "max_length": self.max_length, "adaptation": self.adaptation, "dim": self.dim}
         (folder / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
+
+    def fingerprint(self) -> str:
+        """A hash of what decides the vectors: base model, max length, adaptation and the trained
+        tensors (LoRA adapters or upper layers; none for the unchanged bundled model)."""
+        h = hashlib.sha1(json.dumps([self.base, self.max_length, self.adaptation], sort_keys=True).encode())
+        for name, tensor in sorted(self.trainable_state().items() if self.adaptation else []):
+            h.update(name.encode())
+            h.update(tensor.float().numpy().tobytes())
+        return h.hexdigest()[:20]
 
     # -- encoding -------------------------------------------------------------------
     @property

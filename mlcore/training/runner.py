@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from mlcore.data import Dataset, Split
 from mlcore.evaluation import EvalConfig, EvaluationReport, Scorer, evaluate
 from mlcore.fusion import FusionConfig, Normalization, TuneConfig, TuneResult, tune_weights
+from mlcore.training.budget import BudgetConfig, scoring_batch_users, tuning_users
 from mlcore.training.callback import Callback, NullCallback
 
 FUSED = "fused"
@@ -61,6 +62,8 @@ class RunConfig:
     ``refit``: refit every signal on train + validation before the test evaluation.
     ``normalization`` ``auto`` lets the tuner try rank, z-score and min-max and keep the
     best on validation (equal weights are used when there is nothing to tune on: then rank).
+    ``score_mb``: the user×item score blocks tuning and evaluation may hold at once; on large
+    catalogues fewer users are scored per batch (and tuned on) to stay within it.
     """
 
     signals: tuple[SignalSpec, ...]
@@ -73,6 +76,7 @@ class RunConfig:
     ablation: bool = True
     batch_users: int = 1024
     weights: Mapping[str, float] | None = None
+    score_mb: int = BudgetConfig.score_mb
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.signals]
@@ -139,6 +143,10 @@ def tune_on_validation(
     users = np.flatnonzero(np.diff(truth.indptr) > 0)
     if users.size == 0:
         raise ValueError(f"split {split.name!r} has no validation interactions to tune on; add a validation window")
+    # The same seeded sample the tuner would draw, taken before scoring: only these rows are kept.
+    cap = tuning_users(split.n_items, len(models), config.tune_config.max_users, config.score_mb)
+    if users.size > cap:
+        users = np.sort(np.random.default_rng(config.tune_config.seed).choice(users, size=cap, replace=False))
     scores = _score_users(models, users, config.batch_users, timings)
     seen = sp.csr_matrix(split.train_items())[users]
     truth = truth[users]
@@ -190,6 +198,7 @@ def run(
 
     fitted_on = split.train_and_validation() if (config.refit and has_validation) else split.train
     if models is None or fitted_on is not split.train:
+        models = None  # let the validation fits go before the final ones take their place
         models = _fit_all(config.signals, fitted_on, cb, timings, "final")
     cb.check()
     cb.progress(phase="evaluate", done=0, total=1)
@@ -199,7 +208,8 @@ def run(
     report = evaluate(
         scorers,
         split,
-        EvalConfig(ks=config.ks, batch_users=config.batch_users, ablation=config.ablation),
+        EvalConfig(ks=config.ks, ablation=config.ablation,
+                   batch_users=scoring_batch_users(split.n_items, len(scorers), config.batch_users, config.score_mb)),
         fusions={FUSED: fusion} if len(models) > 1 else {},
         item_vectors=item_vectors,
         fitted_on=fitted_on,
