@@ -23,7 +23,7 @@ import pandas as pd
 from django.db import transaction
 
 from dashboard.models import Catalog, Product
-from dashboard.services.import_validate import Plan, plan_from_frame
+from dashboard.services.import_validate import BatchInputError, Plan, json_text, plan_from_frame
 from dashboard.services.import_write import write_plan
 from dashboard.services.search_index import index_catch_up_later
 from mlcore.data.readers import ROW
@@ -34,13 +34,9 @@ FIELDS = tuple(spec.name for spec in PRODUCT_FIELDS)  # the API's names are the 
 ATTRIBUTES = "attributes"
 
 
-class ProductsInputError(ValueError):
+class ProductsInputError(BatchInputError):
     """The batch is invalid and nothing changed; ``errors`` is ``{"products.<index>.<field>": [messages]}``
     (``products`` alone for the batch as a whole)."""
-
-    def __init__(self, errors: Mapping[str, list[str]]) -> None:
-        super().__init__(f"{len(errors)} invalid field(s)")
-        self.errors = dict(errors)
 
 
 @dataclass(frozen=True)
@@ -48,13 +44,6 @@ class UpsertResult:
     created: int
     updated: int
 
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _check_batch(size: int) -> None:
@@ -70,7 +59,7 @@ def _plan(catalog: Catalog, products: Sequence[Mapping[str, Any]], indices: list
     ``attributes``: ``"replace"`` or ``"merge"`` the stored ones with the given ones, or ``None`` (keep them).
     """
     rows = [products[i] for i in indices]
-    frame = pd.DataFrame({f: [_text(p.get(f)) for p in rows] for f in fields}, index=pd.RangeIndex(len(rows)),
+    frame = pd.DataFrame({f: [json_text(p.get(f)) for p in rows] for f in fields}, index=pd.RangeIndex(len(rows)),
                          dtype="str")
     carry: tuple[str, ...] = ()
     if attributes is not None:
@@ -89,7 +78,7 @@ def _precheck(products: Sequence[Mapping[str, Any]], errors: dict[str, list[str]
     first: dict[str, int] = {}
     keep = []
     for index, product in enumerate(products):
-        pid = _text(product.get("id")).strip()
+        pid = json_text(product.get("id")).strip()
         attributes = product.get(ATTRIBUTES)
         if attributes is not None and not isinstance(attributes, dict):
             errors[f"products.{index}.{ATTRIBUTES}"] = ["expected an object of names and values, like "
@@ -125,7 +114,7 @@ def products_upsert(*, catalog: Catalog, products: Sequence[Mapping[str, Any]], 
     if partial:
         _check_exist(catalog, products, keep, errors)
     if errors:
-        raise ProductsInputError(dict(sorted(errors.items(), key=lambda kv: _sort_key(kv[0]))))
+        raise ProductsInputError(errors)
     created = updated = 0
     with transaction.atomic():
         for plan in plans:
@@ -139,7 +128,7 @@ def products_upsert(*, catalog: Catalog, products: Sequence[Mapping[str, Any]], 
 
 def _check_exist(catalog: Catalog, products: Sequence[Mapping[str, Any]], keep: list[int],
                  errors: dict[str, list[str]]) -> None:
-    ids = {i: _text(products[i].get("id")).strip() for i in keep}
+    ids = {i: json_text(products[i].get("id")).strip() for i in keep}
     known = set(Product.objects.filter(catalog=catalog, external_id__in=[p for p in ids.values() if p])
                 .values_list("external_id", flat=True))
     for index, pid in ids.items():
@@ -156,7 +145,3 @@ def products_delete(*, catalog: Catalog, ids: Sequence[str]) -> int:
         _total, per_model = Product.objects.filter(catalog=catalog, external_id__in=list(ids)).delete()
     return per_model.get(Product._meta.label, 0)
 
-
-def _sort_key(key: str) -> tuple[int, str]:
-    parts = key.split(".", 2)
-    return (int(parts[1]), parts[2]) if len(parts) == 3 else (-1, key)

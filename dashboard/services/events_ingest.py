@@ -29,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dashboard.models import Catalog, Event
-from dashboard.services.import_validate import plan_from_frame
+from dashboard.services.import_validate import BatchInputError, json_text, plan_from_frame
 from dashboard.services.import_write import write_plan
 from dashboard.services.search_index import index_catch_up_later
 from mlcore.data.readers import ROW
@@ -46,12 +46,8 @@ UNKNOWN_PRODUCT = ("product “{product}” is not in the catalog; create it fir
                    "event a title so that it creates the product")
 
 
-class EventsInputError(ValueError):
+class EventsInputError(BatchInputError):
     """Some events are invalid and nothing was stored; ``errors`` is ``{"events.<index>.<field>": [messages]}``."""
-
-    def __init__(self, errors: Mapping[str, list[str]]) -> None:
-        super().__init__(f"{len(errors)} invalid field(s)")
-        self.errors = dict(errors)
 
 
 @dataclass(frozen=True)
@@ -61,19 +57,12 @@ class IngestResult:
     products_created: int
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
 
 def events_frame(events: Sequence[Mapping[str, Any]]) -> tuple[pd.DataFrame, dict[str, str]]:
     """The importer's text table for ``events`` (``_row`` is the index in the batch) and its mapping
     ``{API field: importer field}`` for the fields any event gives; a missing ``timestamp`` is now."""
     present = [name for name in FIELDS if any(e.get(name) not in (None, "") for e in events)]
-    columns: dict[str, list[str]] = {name: [_text(e.get(name)) for e in events] for name in present}
+    columns: dict[str, list[str]] = {name: [json_text(e.get(name)) for e in events] for name in present}
     if "timestamp" not in columns:
         present.append("timestamp")
         columns["timestamp"] = [""] * len(events)
@@ -81,7 +70,7 @@ def events_frame(events: Sequence[Mapping[str, Any]]) -> tuple[pd.DataFrame, dic
         now = timezone.now().isoformat()
         columns["timestamp"] = [t or now for t in columns["timestamp"]]
     frame = pd.DataFrame(columns, index=pd.RangeIndex(len(events)), dtype="str")
-    frame["request_id"] = pd.Series([_text(e.get("request_id")) for e in events], dtype="str")
+    frame["request_id"] = pd.Series([json_text(e.get("request_id")) for e in events], dtype="str")
     frame[ROW] = frame.index.to_numpy()
     return frame, {name: FIELDS[name] for name in present}
 
@@ -108,7 +97,7 @@ def events_ingest(*, catalog: Catalog, events: Sequence[Mapping[str, Any]], toke
     for error in plan.errors:
         errors.setdefault(_error_key(error), []).append(error.problem)
     if errors:
-        raise EventsInputError(dict(sorted(errors.items(), key=lambda kv: _sort_key(kv[0]))))
+        raise EventsInputError(errors)
     with transaction.atomic():
         counts = write_plan(plan=plan, catalog=catalog, batch=None)
         if counts.products_created:
@@ -117,7 +106,3 @@ def events_ingest(*, catalog: Catalog, events: Sequence[Mapping[str, Any]], toke
     return IngestResult(stored=counts.rows_imported, duplicates=plan.duplicates + counts.duplicates,
                         products_created=counts.products_created)
 
-
-def _sort_key(key: str) -> tuple[int, str]:
-    _, index, field = key.split(".", 2)
-    return int(index), field

@@ -25,6 +25,29 @@ CHUNK_ROWS = 50_000
 LOOKUP_CHUNK = 5_000
 
 
+class BatchInputError(ValueError):
+    """A batch sent to the API is invalid and nothing was stored; ``errors`` is ``{"<what>.<index>.<field>":
+    [messages]}``, sorted by index (``<what>`` alone for the batch as a whole)."""
+
+    def __init__(self, errors: Mapping[str, list[str]]) -> None:
+        super().__init__(f"{len(errors)} invalid field(s)")
+        self.errors = dict(sorted(errors.items(), key=lambda kv: _error_order(kv[0])))
+
+
+def _error_order(key: str) -> tuple[int, str]:
+    parts = key.split(".", 2)
+    return (int(parts[1]), parts[2] if len(parts) > 2 else "") if len(parts) > 1 and parts[1].isdigit() else (-1, key)
+
+
+def json_text(value: object) -> str:
+    """A JSON value as the text an uploaded file would hold: ``None`` → "", booleans as true/false."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 @dataclass
 class Plan:
     """What the write phase will do. ``rows`` are typed columns named after the target fields."""

@@ -69,17 +69,19 @@ def cards(catalog: Catalog, ranked: Sequence[tuple[str, float | None, str, dict[
           offset: int = 0) -> list[dict[str, Any]]:
     """Item cards for ``(item id, score, reason, explanation or None)``, best first; products gone from the
     catalog since training are left out (one query)."""
-    products = {p.external_id: p for p in Product.objects.filter(catalog=catalog,
-                                                                 external_id__in=[r[0] for r in ranked])}
+    rows = Product.objects.filter(catalog=catalog, external_id__in=[r[0] for r in ranked]).values_list(
+        "external_id", "title", "price", "currency", "image_url", "category_path", "in_stock")
+    products = {row[0]: row for row in rows}  # plain tuples: no model instances, no attribute JSON
     out: list[dict[str, Any]] = []
     for item_id, score, reason, explanation in ranked:
         p = products.get(item_id)
         if p is None:
             continue
-        card = {"position": offset + len(out) + 1, "item_id": item_id, "title": p.title,
-                "price": float(p.price) if p.price is not None else None,
-                "currency": p.currency or catalog.default_currency, "image_url": p.image_url,
-                "category": p.category_path, "in_stock": p.in_stock,
+        _id, title, price, currency, image_url, category, in_stock = p
+        card = {"position": offset + len(out) + 1, "item_id": item_id, "title": title,
+                "price": float(price) if price is not None else None,
+                "currency": currency or catalog.default_currency, "image_url": image_url,
+                "category": category, "in_stock": in_stock,
                 "score": round(score, 6) if score is not None and math.isfinite(score) else None, "reason": reason}
         if explanation is not None:
             card["explanation"] = explanation

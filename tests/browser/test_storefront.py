@@ -41,7 +41,8 @@ def wait_for_list(page, list_id: str, before: str = "") -> str:
 
 
 def stored_click(page, item: str, request_id: str) -> Event:
-    page.locator(f"#sf-log tr[data-type=click][data-item='{item}'][data-status=stored]").wait_for()
+    page.locator(f"#sf-log tr[data-type=click][data-item='{item}'][data-request-id='{request_id}']"
+                 "[data-status=stored]").wait_for()  # this click's row: the item may have been clicked before
     return Event.objects.get(type="click", product__external_id=item, request_id=request_id)
 
 
