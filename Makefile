@@ -30,11 +30,12 @@ run: $(VENV)/.run-installed
 	$(VENV)/bin/celery -A recsite worker -Q cpu,gpu --pool=solo --loglevel=info & \
 	$(PY) manage.py runserver 127.0.0.1:8000 --noreload
 
-## test: set up and run ruff, mypy and the whole pytest suite on PostgreSQL and Redis
+## test: set up and run ruff, mypy, lint-imports and the whole pytest suite on PostgreSQL and Redis
 test: $(VENV)/.dev-installed chromium
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) $(PY) scripts/check_services.py
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy mlcore dashboard recsite
+	$(VENV)/bin/lint-imports
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) VAR_DIR=$(CURDIR)/var/test \
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
 

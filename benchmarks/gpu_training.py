@@ -23,11 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywher
 from mlcore.data import Dataset  # noqa: E402
 from mlcore.data.cleaning import clean_events
 from mlcore.recommenders.mf import MF, MFConfig
+from mlcore.runtime import Callback, pick_device
 from mlcore.text.encoder import TextEncoder
 from mlcore.text.finetune import FinetuneConfig, finetune
 from mlcore.text.pairs import PairConfig, behaviour_pairs
 from mlcore.text.product_text import product_texts
-from mlcore.training import Callback, pick_device
 
 DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared/data/online-retail/online_retail.csv.gz"
 

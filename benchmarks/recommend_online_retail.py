@@ -36,8 +36,8 @@ from online_retail_to_ep import DEFAULT_SOURCE, convert  # noqa: E402
 from mlcore.cli import StderrCallback, format_table, parse_signals  # noqa: E402
 from mlcore.data import Dataset, clean_events, temporal_split  # noqa: E402
 from mlcore.data.cleaning import CleaningConfig, non_product_mask  # noqa: E402
-from mlcore.evaluation import ranking_metrics, top_k  # noqa: E402
-from mlcore.fusion import TuneConfig, hashed_text_vectors  # noqa: E402
+from mlcore.evaluation import TuneConfig, ranking_metrics, top_k  # noqa: E402
+from mlcore.fusion import hashed_text_vectors  # noqa: E402
 from mlcore.training.runner import FUSED, RunConfig, run  # noqa: E402
 
 CUT = "2011-10-01"

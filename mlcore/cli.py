@@ -43,8 +43,9 @@ from mlcore.data.cleaning import non_product_mask
 from mlcore.data.events import format_event_weights
 from mlcore.data.files import read_events, read_products
 from mlcore.data.splits import SPLIT_FORMS
-from mlcore.fusion import TuneConfig, hashed_text_vectors
-from mlcore.training import Callback, distributed
+from mlcore.evaluation import TuneConfig
+from mlcore.fusion import hashed_text_vectors
+from mlcore.runtime import Callback, distributed
 from mlcore.training.budget import OverBudget, check_dataset
 from mlcore.training.runner import FUSED, RunConfig, RunResult, SignalSpec, run
 

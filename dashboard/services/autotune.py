@@ -49,9 +49,10 @@ from dashboard.services.training_snapshot import (
 )
 from dashboard.services.versions import audit
 from mlcore.data import Dataset, SplitSpec, clean_dataset
-from mlcore.fusion import ExcludeBought, Normalization, TuneConfig, rule_from_dict
+from mlcore.evaluation import TuneConfig
+from mlcore.fusion import ExcludeBought, Normalization, rule_from_dict
 from mlcore.recommenders import get as get_recommender
-from mlcore.training import Callback, Cancelled
+from mlcore.runtime import Callback, Cancelled
 from mlcore.training.runner import RunConfig, SignalSpec, tune_on_validation
 
 log = logging.getLogger(__name__)

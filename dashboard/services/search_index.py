@@ -30,12 +30,12 @@ from django.utils.translation import gettext as _
 
 from dashboard.models import Catalog, ModelVersion, Product
 from dashboard.selectors.training import active_version
+from mlcore.runtime import Callback
 from mlcore.search.click_pairs import CLICK_WINDOW_MINUTES, click_pairs
 from mlcore.search.engine import SearchConfig, SearchEngine
 from mlcore.search.lexical import field_texts
 from mlcore.serving import search_store as store
 from mlcore.serving.search_store import INDEX_ENCODER, LoadedIndex
-from mlcore.training import Callback
 
 log = logging.getLogger(__name__)
 TASK_CATCH_UP = "dashboard.search_index_catch_up"

@@ -50,7 +50,7 @@ from dashboard.services.training_snapshot import (
 from dashboard.services.versions import audit, version_promote, version_register
 from mlcore.data import Dataset, clean_dataset
 from mlcore.recommenders import get as get_recommender
-from mlcore.training import Cancelled
+from mlcore.runtime import Cancelled
 from mlcore.training.artifacts import write_bundle
 from mlcore.training.runner import RunConfig, RunResult, SignalSpec
 

@@ -27,7 +27,7 @@ from django.conf import settings
 from dashboard.models import JobQueue, TrainingJob
 from dashboard.services.training_snapshot import TrainingInputError, parse_params, snapshot_read
 from mlcore.data import Dataset, Split, clean_dataset
-from mlcore.training import Callback, distributed
+from mlcore.runtime import Callback, distributed
 from mlcore.training.runner import RunConfig, RunResult, run
 
 MAX_PROCESSES = 16

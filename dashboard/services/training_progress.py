@@ -17,7 +17,7 @@ from django.db import close_old_connections, connection, models
 from django.utils import timezone
 
 from dashboard.models import TrainingJob
-from mlcore.training import Callback
+from mlcore.runtime import Callback
 
 LOG_MAX_CHARS = 20_000
 HISTORY_MAX_POINTS = 2_000

@@ -1,4 +1,4 @@
-"""Evaluation: ranking metrics and the full-ranking protocol over a split."""
+"""Evaluation: ranking metrics, the full-ranking protocol over a split, and fusion-weight tuning against a metric."""
 from mlcore.evaluation.metrics import (
     average_precision,
     coverage,
@@ -13,12 +13,15 @@ from mlcore.evaluation.metrics import (
     top_k,
 )
 from mlcore.evaluation.protocol import SLICES, EvalConfig, EvaluationReport, Scorer, check_split, evaluate
+from mlcore.evaluation.tune import TuneConfig, TuneResult, tune_weights
 
 __all__ = [
     "SLICES",
     "EvalConfig",
     "EvaluationReport",
     "Scorer",
+    "TuneConfig",
+    "TuneResult",
     "average_precision",
     "check_split",
     "coverage",
@@ -32,4 +35,5 @@ __all__ = [
     "ranking_metrics",
     "recall",
     "top_k",
+    "tune_weights",
 ]

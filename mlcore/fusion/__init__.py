@@ -1,4 +1,4 @@
-"""Fusion: normalise signals, weight and sum them, tune the weights, apply rules and diversity."""
+"""Fusion: normalise signals, weight and sum them, apply rules and diversity (weight tuning: :mod:`mlcore.evaluation.tune`)."""
 from mlcore.fusion.diversity import hashed_text_vectors, mmr
 from mlcore.fusion.filters import Filters, filter_mask
 from mlcore.fusion.fuse import Contribution, Explanation, FusionConfig, explain, fuse, with_rules
@@ -23,7 +23,6 @@ from mlcore.fusion.rules import (
     same_context,
     truthy,
 )
-from mlcore.fusion.tune import TuneConfig, TuneResult, tune_weights
 
 __all__ = [
     "filter_mask",
@@ -46,8 +45,6 @@ __all__ = [
     "Ranked",
     "Rule",
     "RuleContext",
-    "TuneConfig",
-    "TuneResult",
     "apply_rules",
     "explain",
     "fuse",
@@ -58,6 +55,5 @@ __all__ = [
     "rule_to_dict",
     "same_context",
     "truthy",
-    "tune_weights",
     "with_rules",
 ]

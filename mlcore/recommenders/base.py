@@ -20,7 +20,7 @@ import numpy as np
 import mlcore
 from mlcore.data import Dataset, IdMap
 from mlcore.recommenders.cost import Cost, Workload
-from mlcore.training import Callback, NullCallback
+from mlcore.runtime import Callback, NullCallback
 
 REGISTRY: dict[str, type[Recommender]] = {}
 

@@ -26,7 +26,7 @@ from mlcore.data import Dataset
 from mlcore.recommenders._sparse import csr_arrays, csr_from_arrays, dense, item_columns, user_rows
 from mlcore.recommenders.base import Recommender, register
 from mlcore.recommenders.cost import Cost, Workload
-from mlcore.training import Callback, NullCallback
+from mlcore.runtime import Callback, NullCallback
 
 DENSE_FLOPS_PER_S = 2e10  # float32 Cholesky inverse on 2 shared CPU cores (benchmarks/scale.py: 10k items, 68 s)
 SPARSE_ITEMS_PER_S = 250.0  # local k×k solves with k = 100, blocks of G cut included (measured on Online Retail)

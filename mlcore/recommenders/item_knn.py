@@ -11,7 +11,7 @@ from mlcore.data import Dataset
 from mlcore.recommenders._sparse import csr_arrays, csr_from_arrays, dense, item_columns, user_rows
 from mlcore.recommenders.base import Recommender, register
 from mlcore.recommenders.cost import Cost, Workload
-from mlcore.training import Callback
+from mlcore.runtime import Callback
 
 BLOCK_CELLS = 1 << 24  # dense cells per block of similarity rows (64 MB of float32)
 CELLS_PER_S = 1.3e7  # dense similarity cells computed, scaled and partitioned per second on 2 shared cores (benchmarks/scale.py: 10k and 100k products)

@@ -37,7 +37,7 @@ from mlcore.graph import (
 )
 from mlcore.recommenders.base import Recommender, register
 from mlcore.recommenders.cost import Cost, Workload
-from mlcore.training import Callback
+from mlcore.runtime import Callback
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ The all-pairs term is computed exactly through the item Gramian, Σ_u uᵀ(VᵀV
 costs O(batch nnz · d + n_items · d²) and never enumerates the unobserved pairs.
 BPR (Rendle et al. 2009) samples one random negative per observed pair instead.
 Runs on CUDA when present, with bf16 autocast there; CPU runs in float32.
-Under ``torchrun --nproc_per_node N`` (see :mod:`mlcore.training.distributed`) the loss runs in
+Under ``torchrun --nproc_per_node N`` (see :mod:`mlcore.runtime.distributed`) the loss runs in
 DistributedDataParallel, each process taking its part of every batch; the factors stay equal on all ranks.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from mlcore.data import Dataset
 from mlcore.recommenders._sparse import item_columns
 from mlcore.recommenders.base import Recommender, register
 from mlcore.recommenders.cost import MB, Cost, Workload
-from mlcore.training import Callback, distributed, pick_device
+from mlcore.runtime import Callback, distributed, pick_device
 
 SAMPLES_PER_S = 1.2e5  # observed pairs per second of one iALS epoch on 2 shared CPU cores (benchmarks/scale.py, 1k–10k products)
 

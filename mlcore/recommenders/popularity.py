@@ -9,7 +9,7 @@ import numpy as np
 from mlcore.data import Dataset
 from mlcore.recommenders._sparse import item_columns
 from mlcore.recommenders.base import Recommender, register
-from mlcore.training import Callback
+from mlcore.runtime import Callback
 
 
 @dataclass(frozen=True)

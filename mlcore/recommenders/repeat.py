@@ -13,7 +13,7 @@ import numpy as np
 from mlcore.data import Dataset
 from mlcore.recommenders._sparse import csr_arrays, csr_from_arrays, dense, item_columns, user_rows
 from mlcore.recommenders.base import Recommender, register
-from mlcore.training import Callback
+from mlcore.runtime import Callback
 
 
 @dataclass(frozen=True)

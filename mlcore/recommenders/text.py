@@ -25,6 +25,7 @@ from mlcore.data import Dataset
 from mlcore.graph.baskets import recent_item_weights
 from mlcore.recommenders.base import Recommender, register
 from mlcore.recommenders.cost import MB, Cost, Workload
+from mlcore.runtime import Callback
 from mlcore.text import (
     EmbeddingCache,
     FinetuneConfig,
@@ -36,7 +37,6 @@ from mlcore.text import (
     finetune,
     product_texts,
 )
-from mlcore.training import Callback
 
 ENCODER_DIR = "encoder"
 TEXTS_PER_S = 25.0  # product texts encoded per second on 2 shared CPU cores at max_length 64 (benchmarks/scale.py)

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from mlcore.runtime import Callback, NullCallback
 from mlcore.text.encoder import BUNDLED, _resolve
-from mlcore.training import Callback, NullCallback
 
 CONFIG_FILE = "cross_encoder.json"
 WEIGHTS_FILE = "cross_encoder.safetensors"

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from mlcore.training import Callback
+from mlcore.runtime import Callback
 
 
 class Encoder(Protocol):

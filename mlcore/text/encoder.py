@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mlcore.training import Callback, NullCallback, pick_device
+from mlcore.runtime import Callback, NullCallback, pick_device
 
 BUNDLED = "bundled"
 EMBEDDING_DIM = 384

@@ -9,7 +9,7 @@ masked out. AdamW with linear warmup then linear decay; mixed precision on CUDA
 the layers above ``freeze_layers``, or only LoRA adapters on the attention
 query/value projections (``lora=True``).
 
-Under ``torchrun --nproc_per_node N`` (see :mod:`mlcore.training.distributed`) the model runs
+Under ``torchrun --nproc_per_node N`` (see :mod:`mlcore.runtime.distributed`) the model runs
 in DistributedDataParallel: every rank draws the same batch of ``batch_size`` pairs and
 encodes its own ``batch_size / N`` of them, so the in-batch negatives of a rank are only the
 pairs of its own part (a smaller, cheaper contrastive problem than one process with the same
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from mlcore.runtime import Callback, distributed
 from mlcore.text.encoder import TextEncoder, amp_dtype, autocast
-from mlcore.training import Callback, distributed
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,1 @@
-"""Training support: progress callbacks, cancellation, device choice."""
-from mlcore.training.callback import Callback, Cancelled, NullCallback
-from mlcore.training.device import pick_device
-
-__all__ = ["Callback", "Cancelled", "NullCallback", "pick_device"]
+"""Training: the runner (fit signals, tune the fusion weights, evaluate), its memory budget and the artifacts it writes."""

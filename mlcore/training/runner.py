@@ -4,7 +4,7 @@ One run = for each signal (a registered recommender name and its config):
 fit on the split's train part, score the validation users, tune the fusion
 weights there (NDCG@10 by default); then refit on train + validation and
 evaluate every signal, the tuned fusion and its ablations on the test window.
-Progress goes through a :class:`~mlcore.training.Callback` (one phase per signal
+Progress goes through a :class:`~mlcore.runtime.Callback` (one phase per signal
 and step) and ``callback.check()`` is called between steps so a job can be cancelled.
 Writing the servable bundle is :func:`mlcore.training.artifacts.write_bundle`.
 """
@@ -20,10 +20,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from mlcore.data import Dataset, Split
-from mlcore.evaluation import EvalConfig, EvaluationReport, Scorer, evaluate
-from mlcore.fusion import FusionConfig, Normalization, TuneConfig, TuneResult, tune_weights
+from mlcore.evaluation import EvalConfig, EvaluationReport, Scorer, TuneConfig, TuneResult, evaluate, tune_weights
+from mlcore.fusion import FusionConfig, Normalization
+from mlcore.runtime.callback import Callback, NullCallback
 from mlcore.training.budget import BudgetConfig, scoring_batch_users, tuning_users
-from mlcore.training.callback import Callback, NullCallback
 
 FUSED = "fused"
 

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from mlcore.evaluation import TuneConfig, tune_weights
 from mlcore.evaluation.metrics import ranking_metrics, top_k
-from mlcore.fusion import TuneConfig, fuse, tune_weights
+from mlcore.fusion import fuse
 
 
 def _signals(n_users=40, n_items=30, seed=0):

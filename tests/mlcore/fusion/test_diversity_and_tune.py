@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from mlcore.evaluation import TuneConfig, tune_weights
 from mlcore.evaluation.metrics import intra_list_diversity
-from mlcore.fusion import TuneConfig, mmr, tune_weights
+from mlcore.fusion import mmr
 
 # items 0,1,2 are near duplicates and the most relevant; 3 and 4 point elsewhere
 VECTORS = np.array([[1.0, 0.0], [0.99, 0.05], [0.98, 0.1], [0.0, 1.0], [-1.0, 0.0]])

@@ -11,7 +11,7 @@ from mlcore.recommenders.item_knn import ItemKNN, ItemKNNConfig, item_similarity
 from mlcore.recommenders.mf import MF, MFConfig
 from mlcore.recommenders.popularity import Popularity, PopularityConfig
 from mlcore.recommenders.repeat import Repeat
-from mlcore.training import Callback, Cancelled
+from mlcore.runtime import Callback, Cancelled
 from tests.mlcore.conftest import tiny_dataset
 
 

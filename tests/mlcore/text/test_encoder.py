@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mlcore.runtime import Callback, Cancelled
 from mlcore.text import EMBEDDING_DIM
-from mlcore.training import Callback, Cancelled
 
 TITLES = ["red ceramic mug", "blue ceramic mug", "garden hose with nozzle", "steel garden spade"]
 

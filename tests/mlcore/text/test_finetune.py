@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
+from mlcore.runtime import Callback, Cancelled
 from mlcore.text import FinetuneConfig, TextEncoder, finetune, info_nce
-from mlcore.training import Callback, Cancelled
 
 ANCHORS = ["red ceramic mug", "garden hose", "steel spade", "tea pot", "wool scarf", "leather wallet"]
 POSITIVES = ["ceramic saucer", "watering can", "garden rake", "tea cup", "knitted hat", "card holder"]

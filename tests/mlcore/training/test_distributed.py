@@ -23,7 +23,7 @@ import torch.multiprocessing as mp
 
 from mlcore.data import Dataset
 from mlcore.recommenders.mf import MF, MFConfig
-from mlcore.training import distributed
+from mlcore.runtime import distributed
 
 ROOT = Path(__file__).resolve().parents[3]
 MF_CONFIG = MFConfig(factors=8, epochs=8, batch_size=16, lr=0.05, device="cpu", half_life_days=None, eval_every=4)

@@ -6,8 +6,8 @@ import pytest
 
 from mlcore.data import temporal_split
 from mlcore.fusion import Boost, FusionConfig, Pin, fuse
+from mlcore.runtime import Callback, Cancelled
 from mlcore.serving.bundle import load_bundle
-from mlcore.training import Callback, Cancelled
 from mlcore.training.artifacts import write_bundle
 from mlcore.training.runner import RunConfig, SignalSpec, run
 from tests.mlcore.conftest import tiny_dataset

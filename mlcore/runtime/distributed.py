@@ -20,7 +20,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from mlcore.training.callback import Callback, NullCallback
+from mlcore.runtime.callback import Callback, NullCallback
 
 T = TypeVar("T", np.ndarray, torch.Tensor)
 
