@@ -12,7 +12,8 @@ product the model does not know: it serves a simpler list and says why in ``fall
 - ``"no_model"``: the catalog has no active model version — the most popular products by recent events;
 - ``"warming_up"``: this process is still loading the active version (it never makes a request wait) —
   the same popular products;
-- ``"new_product"``: a product newer than the model — popular items of its category.
+- ``"new_product"``: a product newer than the model — popular items of its category;
+- ``"no_index"``: a search before the first trained index — products whose title holds every query word.
 """
 from __future__ import annotations
 
@@ -193,8 +194,13 @@ def search_results(*, catalog: Catalog, params: Mapping[str, Any], request_id: s
                         exclude=tuple(params.get("exclude") or ()))
     except SearchInputError as exc:
         raise ValidationError({"q": [str(exc)]}) from None
-    except SearchUnavailable:
-        body = page.body([], model_version=None, fallback="no_index")
+    except SearchUnavailable:  # no trained index yet: products whose title holds every word of the query
+        titled = Product.objects.filter(catalog=catalog)
+        for word in str(params["q"]).split()[:10]:
+            titled = titled.filter(title__icontains=word)
+        ids = list(titled.order_by("title", "external_id").values_list("external_id", flat=True)[offset:offset + n])
+        body = page.body(cards(catalog, [(i, None, "", None) for i in ids], offset), model_version=None,
+                         fallback="no_index")
         return {**body, "query": {"text": params["q"]}, "suggestion": None, "settings": ""}
     items = [{"position": h["rank"], "item_id": h["item_id"], "title": h["title"],
               "price": float(h["price"]) if h["price"] is not None else None, "currency": h["currency"],

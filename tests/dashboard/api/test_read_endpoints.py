@@ -103,3 +103,10 @@ def test_ready_is_503_while_a_model_is_still_loading(client, served_catalog, mon
 def test_the_token_endpoint_names_the_calling_token(public_api, served_catalog):
     body = public_api.get(f"{base(served_catalog)}/token").json()
     assert body["kind"] == "public" and set(body["scopes"]) == {"recommendations:read", "search:read"}
+
+
+def test_search_before_any_index_finds_titles_holding_every_word(api, served_catalog):
+    ModelVersion.objects.filter(catalog=served_catalog).update(state=VersionState.RETIRED)
+    body = api.get(f"{base(served_catalog)}/search?q=product+1&n=20").json()
+    assert body["fallback"] == "no_index" and body["items"]
+    assert all("product 1" in it["title"].lower() for it in body["items"])
