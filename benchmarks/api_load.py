@@ -40,19 +40,14 @@ import platform
 import random
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from api_server import cpu_seconds, free_port, log, server_start, server_stop, warm_up
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT.parent / "shared" / "data" / "online-retail" / "online_retail.csv.gz"
@@ -65,7 +60,6 @@ MAPPING = {"InvoiceNo": "session", "StockCode": "product", "Description": "title
 PARAMS = {"signals": ["popularity", "item_knn", "ease", "mf"],
           "split": {"kind": "temporal", "test_days": 30, "validation_days": 30}}
 STOP = {"and", "the", "for", "with", "set", "of"}  # query words a shopper would not start or end with
-WARM_KINDS = ("floor", "shopper", "guest", "search", "events")
 PHASES = (("floor", "FloorUser"), ("recommendations", "RecommendationsUser"), ("search", "SearchUser"),
           ("events", "EventsUser"))
 SERVER_ENV = {"DATABASE_URL": DATABASE, "VAR_DIR": str(VAR), "DEBUG": "false", "SECRET_KEY": "api-load-benchmark",
@@ -73,10 +67,6 @@ SERVER_ENV = {"DATABASE_URL": DATABASE, "VAR_DIR": str(VAR), "DEBUG": "false", "
               "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "DJANGO_SETTINGS_MODULE": "recsite.settings"}
 os.environ.update({k: v for k, v in SERVER_ENV.items() if k not in ("DEBUG", "SECRET_KEY")})
 sys.path.insert(0, str(ROOT))
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # --- set-up: database, import, training, token ---------------------------------------------------------------
@@ -174,102 +164,6 @@ def cleanup(catalog: Any, token: Any, prefix: str) -> None:
     Event.objects.filter(catalog=catalog, event_id__startswith="warm-").delete()
     Impression.objects.filter(token=token).delete()
     token.delete()
-
-
-# --- the server ----------------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def server_start(port: int, logfile: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **SERVER_ENV, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "recsite.wsgi", "-w", "2", "--threads", "1",
-               "-b", f"127.0.0.1:{port}", "--timeout", "120", "--graceful-timeout", "60"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=logfile.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"gunicorn exited ({process.returncode}); see {logfile}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health/live", timeout=2) as r:
-                if r.status == 200:
-                    return process
-        except urllib.error.HTTPError as e:
-            process.kill()
-            sys.exit(f"GET /api/v1/health/live answered {e.code}: is the API routed in recsite/urls.py?")
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    sys.exit(f"gunicorn did not answer /api/v1/health/live within 60 s; see {logfile}")
-
-
-def server_stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM: gunicorn's workers finish, run their atexit hooks (the impression buffer's flush) and exit."""
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=90)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def cpu_seconds(server: subprocess.Popen[bytes]) -> tuple[float, float, float]:
-    """(CPU seconds used so far by gunicorn's workers, by the whole machine; the clock): the workers' CPU per
-    request is what a quiet machine would give, whatever else runs."""
-    import psutil
-
-    workers = sum(sum(w.cpu_times()[:2]) for w in psutil.Process(server.pid).children())
-    times = psutil.cpu_times()
-    busy = ("user", "nice", "system", "irq", "softirq", "steal")  # Linux: guest time is already in user
-    return workers, sum(getattr(times, field, 0.0) for field in busy), time.monotonic()
-
-
-def _get(url: str, key: str, body: dict[str, Any] | None = None) -> tuple[int, float]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Authorization": f"Bearer {key}",
-                                                              "Content-Type": "application/json"})
-    t0 = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=180) as response:
-            response.read()
-            status = response.status
-    except urllib.error.HTTPError as e:
-        status = e.code
-    return status, (time.perf_counter() - t0) * 1000
-
-
-def warm_up(base: str, key: str, work: dict[str, Any], *, concurrency: int = 6, rounds: int = 40) -> int:
-    """At least 3 rounds of ``concurrency`` parallel requests of every kind, until a whole round answers within
-    2 s each (a worker loading the model or the search index takes longer); returns the number of rounds."""
-    rng = random.Random(1)
-    results: list[tuple[str, int, float]] = []
-    for number in range(1, rounds + 1):
-        batch = [{"event_id": f"warm-{number}-{i}", "type": "view", "shopper_id": work["shoppers"][i],
-                  "product_id": work["products"][i], "timestamp": dt.datetime.now(dt.UTC).isoformat()}
-                 for i in range(20)]
-        calls: list[tuple[str, str, dict[str, Any] | None]] = [("events", f"{base}events", {"events": batch})]
-        for _ in range(concurrency):
-            calls += [("floor", f"{base}token", None),
-                      ("shopper", f"{base}recommendations?shopper={rng.choice(work['shoppers'])}&n=10", None),
-                      ("guest", f"{base}recommendations?recent={rng.choice(work['products'])}&n=10", None),
-                      ("search", f"{base}search?q={urllib.parse.quote(rng.choice(work['queries']))}&n=10", None)]
-        results = []
-        threads = [threading.Thread(target=lambda k=k, u=u, b=b, out=results: out.append((k, *_get(u, key, b))))
-                   for k, u, b in calls if k in WARM_KINDS]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        bad = sorted({(kind, status) for kind, status, _ in results if status >= 300})
-        if bad:
-            sys.exit(f"warm-up: {', '.join(f'{k} answered HTTP {s}' for k, s in bad)}; see the gunicorn log")
-        if number >= 3 and max(ms for _, _, ms in results) < 2000:
-            return number
-    log(f"warm-up: still slow after {rounds} rounds (slowest {max(ms for _, _, ms in results):.0f} ms)")
-    return rounds
 
 
 # --- the load phases --------------------------------------------------------------------------------------------
@@ -421,7 +315,7 @@ def main() -> None:
     work_file.write_text(json.dumps(work))
     port = free_port()
     host = f"http://127.0.0.1:{port}"
-    server = server_start(port, folder / "gunicorn.log")
+    server = server_start(port, folder / "gunicorn.log", SERVER_ENV)
     results: dict[str, dict[str, Any]] = {}
     try:
         rounds = warm_up(f"{host}/api/v1/catalogs/{catalog.slug}/", work["key"], work)

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from dashboard.models import ImportBatch
+from dashboard.models import Catalog, ImportBatch
+from dashboard.services.autotune import TASK_AUTOTUNE, TASK_AUTOTUNE_REAP, autotune_reap, autotune_run
 from dashboard.services.imports import TASK_NAME
 from dashboard.services.imports import import_run as run
+from dashboard.services.search_index import TASK_CATCH_UP, index_add_new_products
+from dashboard.services.training import TASK_REAP, TASK_RUN, jobs_reap, training_job_run
+from dashboard.services.training_schedules import TASK_SCHEDULED, training_scheduled_launch
 
 
 @shared_task(name=TASK_NAME)
@@ -16,8 +20,6 @@ def import_run(batch_id: int) -> str:
 
 
 # -- training jobs ------------------------------------------------------------
-from dashboard.services.training import TASK_REAP, TASK_RUN, jobs_reap, training_job_run  # noqa: E402
-
 
 @shared_task(name=TASK_RUN, acks_late=True, reject_on_worker_lost=True)
 def training_run(job_id: int) -> str:
@@ -32,9 +34,6 @@ def training_reap() -> dict[str, list[int]]:
     return jobs_reap()
 
 
-from dashboard.services.training_schedules import TASK_SCHEDULED, training_scheduled_launch  # noqa: E402
-
-
 @shared_task(name=TASK_SCHEDULED)
 def training_scheduled(catalog_id: int, params: dict, queue: str = "cpu", auto_promote: bool = True) -> int | None:
     """Beat: one tick of a catalog's retraining schedule; returns the launched job's id."""
@@ -43,8 +42,6 @@ def training_scheduled(catalog_id: int, params: dict, queue: str = "cpu", auto_p
 
 
 # -- fusion auto-tune -----------------------------------------------------------
-from dashboard.services.autotune import TASK_AUTOTUNE, TASK_AUTOTUNE_REAP, autotune_reap, autotune_run  # noqa: E402
-
 
 @shared_task(name=TASK_AUTOTUNE)
 def fusion_autotune(run_id: int) -> str:
@@ -59,9 +56,6 @@ def fusion_autotune_reap() -> list[int]:
 
 
 # -- search index catch-up -------------------------------------------------------------------
-from dashboard.models import Catalog  # noqa: E402
-from dashboard.services.search_index import TASK_CATCH_UP, index_add_new_products  # noqa: E402
-
 
 @shared_task(name=TASK_CATCH_UP)
 def search_index_catch_up(catalog_id: int) -> int:

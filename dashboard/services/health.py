@@ -1,7 +1,6 @@
 """Readiness of this process: the database, the broker, and every catalog's active model in memory."""
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from django.conf import settings
@@ -11,8 +10,6 @@ from dashboard.models import ModelVersion, VersionState
 from dashboard.services import serving
 
 BROKER_TIMEOUT_S = 1
-_LOADING: set[int] = set()
-_LOCK = threading.Lock()
 
 
 def _database() -> dict[str, Any]:
@@ -36,23 +33,6 @@ def _broker() -> dict[str, Any]:
     return {"ok": True, "detail": ""}
 
 
-def _load_in_background(version: ModelVersion) -> None:
-    with _LOCK:
-        if version.pk in _LOADING:
-            return
-        _LOADING.add(version.pk)
-
-    def load() -> None:
-        try:
-            serving.warm(version)
-        finally:
-            with _LOCK:
-                _LOADING.discard(version.pk)
-            connection.close()
-
-    threading.Thread(target=load, name=f"load-version-{version.pk}", daemon=True).start()
-
-
 def readiness() -> dict[str, Any]:
     """``{"status": "ready" | "not ready", "database", "broker", "models": {catalog slug: state}}``.
 
@@ -67,7 +47,7 @@ def readiness() -> dict[str, Any]:
             if serving.is_warm(version):
                 models[version.catalog.slug] = f"loaded version {version.number}"
             else:
-                _load_in_background(version)
+                serving.warm_in_background(version)
                 models[version.catalog.slug] = f"loading version {version.number}"
                 ready = False
     broker = _broker()

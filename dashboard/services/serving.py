@@ -131,7 +131,7 @@ def active_bundle(catalog: Catalog, *, wait: bool = True) -> tuple[ModelVersion,
     if version is None:
         raise ServingError(_("This catalog has no active model version yet: train one and promote it."))
     if not wait and (version.pk, version.artifact_path) not in _CACHE:
-        _warm_in_background(version)
+        warm_in_background(version)
         raise Warming(_("Version %(n)s is still loading in this process.") % {"n": version.number})
     return version, bundle_for(version)
 
@@ -274,22 +274,16 @@ def warm(version: ModelVersion) -> None:
     and readiness probe call it in a background thread, so no request waits for a load)."""
     from dashboard.services.search_index import SearchUnavailable, index_for
 
-    key = (version.pk, version.artifact_path)
-    with _LOCK:
-        _WARMING.add(key)
+    bundle = bundle_for(version)
+    _item_vectors(version, bundle)
     try:
-        bundle = bundle_for(version)
-        _item_vectors(version, bundle)
-        try:
-            index_for(version)
-        except SearchUnavailable:
-            pass
-    finally:
-        with _LOCK:
-            _WARMING.discard(key)
+        index_for(version)
+    except SearchUnavailable:
+        pass
 
 
-def _warm_in_background(version: ModelVersion) -> None:
+def warm_in_background(version: ModelVersion) -> None:
+    """:func:`warm` in a daemon thread, unless one is already loading ``version`` in this process."""
     key = (version.pk, version.artifact_path)
     with _LOCK:
         if key in _WARMING:
@@ -302,6 +296,8 @@ def _warm_in_background(version: ModelVersion) -> None:
         except Exception:
             log.exception("loading version %s failed", version.pk)
         finally:
+            with _LOCK:
+                _WARMING.discard(key)
             connection.close()
 
     threading.Thread(target=run, name=f"serving-warm-{version.pk}", daemon=True).start()

@@ -65,6 +65,11 @@ class _Page:
                 "variant": None, "fallback": fallback, "surface": self.surface, "n": self.n, "offset": self.offset,
                 "items": items}
 
+    def unranked(self, ids: Sequence[str], *, fallback: str, model_version: int | None = None) -> dict[str, Any]:
+        """The body of a fallback list: ``ids`` (this page's), with no scores or reasons."""
+        return self.body(cards(self.catalog, [(i, None, "", None) for i in ids], self.offset),
+                         model_version=model_version, fallback=fallback)
+
 
 def cards(catalog: Catalog, ranked: Sequence[tuple[str, float | None, str, dict[str, Any] | None]],
           offset: int = 0) -> list[dict[str, Any]]:
@@ -79,21 +84,32 @@ def cards(catalog: Catalog, ranked: Sequence[tuple[str, float | None, str, dict[
         if p is None:
             continue
         _id, title, price, currency, image_url, category, in_stock = p
-        card = {"position": offset + len(out) + 1, "item_id": item_id, "title": title,
-                "price": float(price) if price is not None else None,
-                "currency": currency or catalog.default_currency, "image_url": image_url,
-                "category": category, "in_stock": in_stock,
-                "score": round(score, 6) if score is not None and math.isfinite(score) else None, "reason": reason}
+        card = _card(offset + len(out) + 1, item_id, title, price, currency or catalog.default_currency, image_url,
+                     category, in_stock, score, reason)
         if explanation is not None:
             card["explanation"] = explanation
         out.append(card)
     return out
 
 
+def _card(position: int, item_id: str, title: str, price: Any, currency: str, image_url: str, category: str,
+          in_stock: bool | None, score: float | None, reason: str) -> dict[str, Any]:
+    """One item of a served list, in the API's shape."""
+    return {"position": position, "item_id": item_id, "title": title,
+            "price": float(price) if price is not None else None, "currency": currency, "image_url": image_url,
+            "category": category, "in_stock": in_stock,
+            "score": round(score, 6) if score is not None and math.isfinite(score) else None, "reason": reason}
+
+
 def _explanation(e: Explanation) -> dict[str, Any]:
     return {"contributions": [{"signal": c.signal, "normalized": round(c.normalized, 6), "weight": c.weight,
                                "value": round(c.value, 6)} for c in e.contributions],
             "rules": list(e.rules), "path": e.path}
+
+
+def _popular_page(page: _Page, *, category: str = "", exclude: Sequence[str] = ()) -> list[str]:
+    """The page's slice of the most popular products (see :func:`_popular_ids`)."""
+    return _popular_ids(page.catalog, page.offset + page.n, category=category, exclude=exclude)[page.offset:]
 
 
 def _popular_ids(catalog: Catalog, k: int, *, category: str = "", exclude: Sequence[str] = ()) -> list[str]:
@@ -114,11 +130,17 @@ def _popular_ids(catalog: Catalog, k: int, *, category: str = "", exclude: Seque
     return ids
 
 
-def request_of(params: Mapping[str, Any]) -> RecommendRequest:
-    """The engine's request from validated API parameters."""
+def _filters(params: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The request's own filters: ``filter=column:value`` pairs and ``category`` values."""
     filters = dict(params.get("filter") or {})
     if params.get("category"):
         filters["category"] = tuple(params["category"])
+    return filters
+
+
+def request_of(params: Mapping[str, Any]) -> RecommendRequest:
+    """The engine's request from validated API parameters."""
+    filters = _filters(params)
     return RecommendRequest(shopper=params.get("shopper") or None, recent_items=tuple(params.get("recent") or ()),
                             context_item=params.get("context_item") or None, n=int(params.get("n", 10)),
                             offset=int(params.get("offset", 0)), filters=filters,
@@ -135,9 +157,8 @@ def recommendations(*, catalog: Catalog, params: Mapping[str, Any], request_id: 
     try:
         served = serving.serve(catalog=catalog, request=req, wait=False)
     except serving.ServingError as exc:
-        ids = _popular_ids(catalog, req.offset + req.n, exclude=req.exclude)[req.offset:]
-        return page.body(cards(catalog, [(i, None, "", None) for i in ids], req.offset),
-                       model_version=None, fallback="warming_up" if isinstance(exc, serving.Warming) else "no_model")
+        return page.unranked(_popular_page(page, exclude=req.exclude),
+                             fallback="warming_up" if isinstance(exc, serving.Warming) else "no_model")
     except ValueError as exc:  # a filter on a column the model's products do not have
         raise ValidationError({"filter": [str(exc)]}) from None
     ranked = [(str(e.extra["item_id"]), e.score, serving.reason(e), _explanation(e) if explain else None)
@@ -156,16 +177,14 @@ def related(*, catalog: Catalog, product_id: str, kind: str, n: int, offset: int
     try:
         version, bundle = serving.active_bundle(catalog, wait=False)
     except serving.ServingError as exc:
-        ids = _popular_ids(catalog, offset + n, category=product.category_path, exclude=[product_id])[offset:]
-        return page.body(cards(catalog, [(i, None, "", None) for i in ids], offset),
-                       model_version=None, fallback="warming_up" if isinstance(exc, serving.Warming) else "no_model")
+        return page.unranked(_popular_page(page, category=product.category_path, exclude=[product_id]),
+                             fallback="warming_up" if isinstance(exc, serving.Warming) else "no_model")
     find = similar_items if kind == "similar" else complementary_items
     try:
         found = find(bundle, product_id, offset + n + RELATED_SPARE)
     except UnknownItemError:
-        ids = _popular_ids(catalog, offset + n, category=product.category_path, exclude=[product_id])[offset:]
-        return page.body(cards(catalog, [(i, None, "", None) for i in ids], offset),
-                       model_version=version.number, fallback="new_product")
+        return page.unranked(_popular_page(page, category=product.category_path, exclude=[product_id]),
+                             model_version=version.number, fallback="new_product")
     ranked = [(r.item_id, r.score, reason_text(r.reasons[0]) if r.reasons else "", None) for r in found]
     items = cards(catalog, ranked)[offset:offset + n]
     for position, card in enumerate(items, start=offset + 1):
@@ -183,14 +202,11 @@ def search_results(*, catalog: Catalog, params: Mapping[str, Any], request_id: s
             raise ValidationError({"settings": [f"no search settings called {params['settings']!r}; omit it for "
                                                 "the catalog's default"]})
     n, offset = int(params.get("n", 10)), int(params.get("offset", 0))
-    filters = dict(params.get("filter") or {})
-    if params.get("category"):
-        filters["category"] = tuple(params["category"])
     page = _Page(catalog, "search", n, offset, request_id, token_id, params.get("shopper") or "",
                  params.get("session") or "")
     try:
         result = search(catalog=catalog, query=params["q"], k=n, offset=offset, settings=chosen,
-                        shopper=params.get("shopper") or None, filters=filters,
+                        shopper=params.get("shopper") or None, filters=_filters(params),
                         exclude=tuple(params.get("exclude") or ()))
     except SearchInputError as exc:
         raise ValidationError({"q": [str(exc)]}) from None
@@ -199,13 +215,10 @@ def search_results(*, catalog: Catalog, params: Mapping[str, Any], request_id: s
         for word in str(params["q"]).split()[:10]:
             titled = titled.filter(title__icontains=word)
         ids = list(titled.order_by("title", "external_id").values_list("external_id", flat=True)[offset:offset + n])
-        body = page.body(cards(catalog, [(i, None, "", None) for i in ids], offset), model_version=None,
-                         fallback="no_index")
+        body = page.unranked(ids, fallback="no_index")
         return {**body, "query": {"text": params["q"]}, "suggestion": None, "settings": ""}
-    items = [{"position": h["rank"], "item_id": h["item_id"], "title": h["title"],
-              "price": float(h["price"]) if h["price"] is not None else None, "currency": h["currency"],
-              "image_url": h["image_url"], "category": h["category"], "in_stock": h["in_stock"],
-              "score": round(h["score"], 6) if h["score"] is not None else None, "reason": "; ".join(h["reasons"])}
+    items = [_card(h["rank"], h["item_id"], h["title"], h["price"], h["currency"], h["image_url"], h["category"],
+                   h["in_stock"], h["score"], "; ".join(h["reasons"]))
              for h in result["hits"] if h["product_pk"] is not None]  # read with the hits: no second query
     body = page.body(items, model_version=result["version"],
                    fusion_config=result["settings"].get("fusion_config", ""))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-HELPERS = {"bench_db.py", "ep_files.py", "api_locustfile.py"}  # imported by the scripts, not run on their own
+HELPERS = {"bench_db.py", "ep_files.py", "api_locustfile.py", "api_server.py"}  # imported by the scripts, not run on their own
 SCRIPTS = sorted(p.name for p in BENCHMARKS.glob("*.py") if p.name not in HELPERS)
 SMOKE = [("scale.py", ["--smoke"]), ("preview_latency.py", ["--smoke"])]
 

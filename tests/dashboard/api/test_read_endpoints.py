@@ -95,7 +95,7 @@ def test_health_needs_no_token_and_ready_reports_the_loaded_model(client, warm):
 
 
 def test_ready_is_503_while_a_model_is_still_loading(client, served_catalog, monkeypatch):
-    monkeypatch.setattr("dashboard.services.health._load_in_background", lambda version: None)
+    monkeypatch.setattr("dashboard.services.serving.warm_in_background", lambda version: None)
     r = client.get("/api/v1/health/ready")
     assert r.status_code == 503 and r.json()["models"][served_catalog.slug].startswith("loading")
 

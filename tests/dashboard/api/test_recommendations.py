@@ -100,7 +100,7 @@ def test_without_an_active_model_popular_products_are_served_and_marked(api, ser
 
 
 def test_a_process_still_loading_the_model_answers_at_once_with_a_fallback(api, served_catalog, monkeypatch):
-    monkeypatch.setattr(serving, "_warm_in_background", lambda version: None)
+    monkeypatch.setattr(serving, "warm_in_background", lambda version: None)
     body = api.get(url(served_catalog, shopper="U000", n=3)).json()
     assert body["fallback"] == "warming_up" and len(body["items"]) == 3
 
