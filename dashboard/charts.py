@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 import plotly.graph_objects as go
 from django.utils.translation import gettext as _
+from plotly.subplots import make_subplots
 
 # One colour per event type, stable across pages and languages.
 EVENT_COLOURS = {
@@ -21,6 +23,34 @@ EVENT_COLOURS = {
     "search": "#8d5fd3",
     "return": "#d6455d",
 }
+
+
+# One colour per signal (and per fused ranking), the same on every page, chart and version. Names not listed
+# (a signal added later) get a stable colour from their name.
+SIGNAL_COLOURS = {
+    "popularity": "#9aa5b8",
+    "repeat": "#b07aa1",
+    "item_knn": "#4e79a7",
+    "ease": "#f28e2b",
+    "mf": "#59a14f",
+    "text": "#e15759",
+    "kg": "#76b7b2",
+    "sequential": "#edc948",
+    "trending": "#ff9da7",
+    "image": "#9c755f",
+    "context": "#bab0ac",
+    "als": "#6b6b6b",
+    "weighted": "#8d5fd3",
+    "learned": "#1f3a93",
+    "fused": "#1b1b1b",
+}
+_EXTRA_COLOURS = ("#17becf", "#bcbd22", "#8c564b", "#e377c2", "#7f7f7f", "#2ca02c", "#d62728", "#9467bd")
+
+
+def signal_colour(name: str) -> str:
+    """The colour of signal or scorer ``name`` (``"fused-minus-text"`` is drawn in its base's colour)."""
+    base = name.split("-minus-")[0]
+    return SIGNAL_COLOURS.get(base) or _EXTRA_COLOURS[zlib.crc32(base.encode()) % len(_EXTRA_COLOURS)]
 
 
 class DailyRow(Protocol):
@@ -90,29 +120,71 @@ def _figure(traces: list[Any], title: str, x_title: str, y_title: str, **layout:
     return result
 
 
-def job_curve_figure(history: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Loss (left axis) and validation metrics (right axis) against seconds since the job began.
+_METRIC_PREFIXES = ("ndcg", "recall", "precision", "hit", "map", "mrr", "auc", "coverage")
 
-    ``history`` is the job's ``metrics_history``: ``{"t": s, "phase": ..., "loss": ..., ...}`` points.
+
+def _is_metric(key: str) -> bool:
+    bare = key.removeprefix("val_").removeprefix("valid_").lower()
+    return bare.startswith(_METRIC_PREFIXES)
+
+
+def job_curve_figure(history: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Training curves against seconds since the job began, one panel per unit.
+
+    The top panel holds validation metrics (a 0–1 axis); below it each signal's loss has its own panel and
+    axis, since losses of different signals are not comparable. Counts and rates are left out. A signal keeps
+    its colour everywhere (:func:`signal_colour`). ``history`` is the job's ``metrics_history``:
+    ``{"t": s, "phase": ..., "loss": ..., ...}`` points.
     """
-    series: dict[str, tuple[list[float], list[float]]] = {}
+    metrics: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+    losses: dict[str, tuple[list[float], list[float]]] = {}
     for point in history:
+        phase = str(point.get("phase", "") or "")
         for key, value in point.items():
-            if key in _CURVE_SKIP or not isinstance(value, int | float):
+            if key in _CURVE_SKIP or isinstance(value, bool) or not isinstance(value, int | float):
                 continue
-            label = f"{point.get('phase', '')} {key}".strip()
-            xs, ys = series.setdefault(label, ([], []))
+            if key.endswith("loss"):
+                xs, ys = losses.setdefault(phase, ([], []))
+            elif _is_metric(key):
+                xs, ys = metrics.setdefault((phase, key), ([], []))
+            else:
+                continue
             xs.append(float(point.get("t", len(xs))))
             ys.append(float(value))
-    traces = [
-        go.Scatter(name=label, x=xs, y=ys, mode="lines+markers" if len(xs) < 30 else "lines",
-                   yaxis="y" if label.endswith("loss") else "y2",
-                   hovertemplate="%{fullData.name}: %{y:.4f} at %{x:.1f} s<extra></extra>")
-        for label, (xs, ys) in series.items()
-    ]
-    return _figure(traces, _("Training curves"), _("Time since start (s)"), _("Loss"),
-                   yaxis2={"title": {"text": _("Validation metric")}, "overlaying": "y", "side": "right",
-                           "rangemode": "tozero"})
+    rows = 1 + len(losses)
+    titles = [_("Validation metrics")] + [_("%(signal)s loss") % {"signal": p or _("training")} for p in losses]
+    figure = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.08 if rows > 1 else 0,
+                           subplot_titles=titles)
+    dashes = ("solid", "dot", "dash", "dashdot")
+    for i, ((phase, key), (xs, ys)) in enumerate(metrics.items()):
+        figure.add_trace(go.Scatter(name=f"{phase} {key}".strip(), x=xs, y=ys,
+                                    mode="lines+markers" if len(xs) < 30 else "lines",
+                                    line={"color": signal_colour(phase), "dash": dashes[i % len(dashes)]},
+                                    hovertemplate="%{fullData.name}: %{y:.4f} at %{x:.1f} s<extra></extra>"),
+                         row=1, col=1)
+    for row, (phase, (xs, ys)) in enumerate(losses.items(), start=2):
+        figure.add_trace(go.Scatter(name=f"{phase} loss".strip(), x=xs, y=ys,
+                                    mode="lines+markers" if len(xs) < 30 else "lines",
+                                    line={"color": signal_colour(phase)},
+                                    hovertemplate="%{fullData.name}: %{y:.4f} at %{x:.1f} s<extra></extra>"),
+                         row=row, col=1)
+        figure.update_yaxes(title_text=_("Loss"), rangemode="tozero", row=row, col=1)
+    figure.update_yaxes(title_text=_("Metric (0–1)"), range=[0, 1] if not metrics else None, rangemode="tozero",
+                        row=1, col=1)
+    figure.update_xaxes(title_text=_("Time since start (s)"), row=rows, col=1)
+    figure.update_layout(**{**_LAYOUT, "height": 260 + 200 * len(losses), "showlegend": True,
+                            "title": {"text": _("Training curves"), "x": 0, "xanchor": "left"}})
+    if not metrics and not losses:
+        _empty_message(figure, _("No training curve yet: it appears once a signal reports progress."))
+    result: dict[str, Any] = json.loads(figure.to_json())
+    return result
+
+
+def _empty_message(figure: go.Figure, text: str) -> None:
+    figure.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                          font={"size": 14, "color": "#666"})
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
 
 
 def _scorers(by_scorer: Mapping[str, Any]) -> list[str]:
@@ -125,12 +197,18 @@ def metrics_at_k_figure(report: Mapping[str, Any], *, metric: str = "ndcg", slic
     by = report.get("metrics", {}).get(slice, {})
     ks = list(report.get("ks", []))
     traces = [go.Bar(name=name, x=[f"@{k}" for k in ks], y=[by[name].get(f"{metric}@{k}") for k in ks],
+                     marker_color=signal_colour(name),
                      hovertemplate="%{fullData.name} " + metric + "%{x}: %{y:.4f}<extra></extra>")
               for name in _scorers(by)]
     titles = {"all": _("%(metric)s@K per signal and fused"), "exclude_seen": _("%(metric)s@K, already-bought removed"),
               "cold_start": _("Cold-start items: %(metric)s@K")}
     title = titles.get(slice, titles["all"]) % {"metric": metric.upper()}
-    return _figure(traces, title, _("Cut-off K"), metric.upper(), barmode="group")
+    result = _figure(traces, title, _("Cut-off K"), metric.upper(), barmode="group", showlegend=True)
+    if not traces:
+        empty = go.Figure(result)
+        _empty_message(empty, _("Nothing to show: the test window has no interactions in this slice."))
+        result = json.loads(empty.to_json())
+    return result
 
 
 def ablation_figure(report: Mapping[str, Any], *, fusion: str = "fused", slice: str = "all") -> dict[str, Any]:
@@ -146,11 +224,24 @@ def ablation_figure(report: Mapping[str, Any], *, fusion: str = "fused", slice: 
 
 
 def beyond_accuracy_figure(report: Mapping[str, Any], *, k: int = 10) -> dict[str, Any]:
-    """Grouped bars of catalogue coverage, novelty and diversity @k per scorer (what the report has)."""
+    """Catalogue coverage, novelty and diversity @k per scorer, one panel and axis each (their units differ)."""
     by = report.get("metrics", {}).get("all", {})
     measures = [m for m in ("coverage", "novelty", "diversity") if any(f"{m}@{k}" in v for v in by.values())]
-    traces = [go.Bar(name=name, x=measures, y=[by[name].get(f"{m}@{k}") for m in measures],
-                     hovertemplate="%{fullData.name} %{x}: %{y:.4f}<extra></extra>")
-              for name in _scorers(by)]
-    return _figure(traces, _("Coverage, novelty and diversity @%(k)d") % {"k": k}, _("Measure"), _("Value"),
-                   barmode="group")
+    units = {"coverage": _("share of catalogue"), "novelty": _("bits"), "diversity": _("1 − similarity")}
+    figure = make_subplots(rows=1, cols=max(len(measures), 1), subplot_titles=measures or None)
+    names = _scorers(by)
+    for col, measure in enumerate(measures, start=1):
+        for name in names:
+            figure.add_trace(go.Bar(name=name, x=[name], y=[by[name].get(f"{measure}@{k}")],
+                                    marker_color=signal_colour(name), legendgroup=name, showlegend=col == 1,
+                                    hovertemplate="%{x} " + measure + ": %{y:.4f}<extra></extra>"),
+                             row=1, col=col)
+        figure.update_yaxes(title_text=units[measure], rangemode="tozero", row=1, col=col)
+        figure.update_xaxes(showticklabels=False, row=1, col=col)
+    figure.update_layout(**{**_LAYOUT, "showlegend": True,
+                            "title": {"text": _("Coverage, novelty and diversity @%(k)d") % {"k": k}, "x": 0,
+                                      "xanchor": "left"}})
+    if not measures:
+        _empty_message(figure, _("This report has no coverage, novelty or diversity figures."))
+    result: dict[str, Any] = json.loads(figure.to_json())
+    return result

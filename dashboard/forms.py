@@ -78,6 +78,10 @@ class ShopperFilterForm(forms.Form):
 
 class EventFilterForm(forms.Form):
     type = forms.ChoiceField(label=_("Type"), required=False)
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("To (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    shopper = forms.CharField(label=_("Shopper id"), required=False, max_length=200)
+    product = forms.CharField(label=_("Product id"), required=False, max_length=200)
     sort = forms.ChoiceField(
         label=_("Sort by"), required=False, choices=[("-time", _("Newest first")), ("time", _("Oldest first"))]
     )

@@ -22,6 +22,7 @@ urlpatterns = [
     path("c/<slug:catalog>/shoppers/", catalog_views.shoppers, name="shoppers"),
     path("c/<slug:catalog>/shoppers/<int:pk>/", catalog_views.shopper_detail, name="shopper_detail"),
     path("c/<slug:catalog>/events/", catalog_views.events, name="events"),
+    path("c/<slug:catalog>/events.csv", catalog_views.events_csv, name="events_csv"),
 ]
 
 # Imports (catalog and event files)

@@ -20,12 +20,15 @@ from dashboard.models import Catalog, ModelVersion, Product, Shopper
 from dashboard.selectors.fusion import fusion_config_default
 from dashboard.selectors.products import catalog_prices, products_by_external_id
 from dashboard.selectors.shoppers import shopper_events_recent
-from dashboard.services.serving import ServingError, active_bundle
+from dashboard.services.fusion import FusionConfigError
+from dashboard.services.serving import ServingError, active_bundle, reason, serve
 from mlcore.serving.bundle import Bundle
 from mlcore.serving.profile import ShopperProfile, build_profile
 from mlcore.serving.related import Reason, RelatedItem, UnknownItemError, complementary_items, similar_items
+from mlcore.serving.requests import RecommendRequest
 
 RELATED_K = 8
+SHOPPER_RECOMMENDATIONS = 10
 HISTORY_LIMIT = 1000
 
 
@@ -123,6 +126,27 @@ def shopper_profile(*, catalog: Catalog, shopper: Shopper) -> dict[str, Any]:
     profile = build_profile(history, products, vectors, bundle.items if bundle is not None else None,
                             catalog_prices=prices)
     return {**base, "state": "ok", "message": "", "profile": _profile_dict(profile)}
+
+
+def shopper_recommendations(*, catalog: Catalog, shopper: Shopper,
+                            n: int = SHOPPER_RECOMMENDATIONS) -> dict[str, Any]:
+    """What the storefront would show this shopper now: the catalog's default fusion config through the one
+    serving path, with each item's product and reason. ``{"state": "ok" | "unavailable", "message", "items",
+    "config", "version", "fallback"}``; ``message`` says what to do when there is nothing to show."""
+    try:
+        served = serve(catalog=catalog, request=RecommendRequest(shopper=shopper.external_id, n=n))
+    except ServingError:
+        return {"state": "unavailable", "items": [], "message": _(
+            "No active model version yet: train and promote one to see this shopper's recommendations.")}
+    except FusionConfigError as exc:
+        return {"state": "unavailable", "items": [], "message": _(
+            "The default fusion config cannot be applied: %(error)s") % {"error": exc}}
+    known = products_by_external_id(catalog=catalog, ids=[str(e.extra["item_id"]) for e in served.items])
+    items = [{"product": known[str(e.extra["item_id"])], "reason": reason(e),
+              "contributions": [{"signal": c.signal, "value": c.value} for c in e.contributions]}
+             for e in served.items if str(e.extra["item_id"]) in known]
+    return {"state": "ok", "message": "", "items": items, "config": served.config_name,
+            "version": served.version.number, "fallback": served.fallback}
 
 
 def _bundle_or_none(catalog: Catalog) -> tuple[ModelVersion | None, Bundle | None]:

@@ -1,7 +1,13 @@
 """Training charts are pure functions from plain data to Plotly figure JSON."""
 from __future__ import annotations
 
-from dashboard.charts import ablation_figure, beyond_accuracy_figure, job_curve_figure, metrics_at_k_figure
+from dashboard.charts import (
+    ablation_figure,
+    beyond_accuracy_figure,
+    job_curve_figure,
+    metrics_at_k_figure,
+    signal_colour,
+)
 from dashboard.selectors.training import config_help, signal_forms
 
 REPORT = {
@@ -39,17 +45,49 @@ def test_the_ablation_chart_colours_helpful_signals_red():
 
 def test_beyond_accuracy_shows_only_the_measures_the_report_has():
     fig = beyond_accuracy_figure(REPORT)
-    assert fig["data"][0]["x"] == ["coverage", "novelty"]
+    assert [a["text"] for a in fig["layout"]["annotations"]] == ["coverage", "novelty"]
 
 
-def test_the_job_curve_puts_loss_left_and_metrics_right():
-    history = [{"t": 0.5, "phase": "mf", "done": 1, "total": 2, "loss": 0.9, "val_ndcg@10": 0.1},
-               {"t": 1.0, "phase": "mf", "done": 2, "total": 2, "loss": 0.5, "samples_per_s": 10.0}]
+def test_the_job_curve_gives_metrics_and_each_signals_loss_their_own_axis():
+    history = [{"t": 0.5, "phase": "mf", "done": 1, "total": 2, "loss": 0.9, "val_ndcg@10": 0.1, "items": 48_000},
+               {"t": 1.0, "phase": "mf", "done": 2, "total": 2, "loss": 0.5, "samples_per_s": 10.0},
+               {"t": 2.0, "phase": "text", "loss": 3.2}]
     fig = job_curve_figure(history)
     by_name = {t["name"]: t for t in fig["data"]}
-    assert by_name["mf loss"]["y"] == [0.9, 0.5] and by_name["mf loss"]["yaxis"] == "y"
-    assert by_name["mf val_ndcg@10"]["yaxis"] == "y2"
-    assert "samples_per_s" not in " ".join(by_name)
+    assert set(by_name) == {"mf val_ndcg@10", "mf loss", "text loss"}
+    assert by_name["mf loss"]["y"] == [0.9, 0.5]
+    axes = {by_name[n]["yaxis"] for n in by_name}
+    assert len(axes) == 3, "metrics, mf loss and text loss each on their own axis"
+    assert by_name["mf val_ndcg@10"]["yaxis"] == "y"
+    assert fig["layout"]["showlegend"] is True
+
+
+def test_every_multi_series_chart_has_a_legend_and_one_colour_per_signal():
+    history = [{"t": 1.0, "phase": "mf", "loss": 0.5, "val_ndcg@10": 0.2}]
+    figures = [metrics_at_k_figure(REPORT), metrics_at_k_figure(REPORT, slice="cold_start"),
+               beyond_accuracy_figure(REPORT), job_curve_figure(history)]
+    colour_of: dict[str, str] = {}
+    for fig in figures:
+        assert fig["layout"]["showlegend"] is True
+        for trace in fig["data"]:
+            signal = trace["name"].split(" ")[0]
+            colour = trace.get("marker", {}).get("color") or trace.get("line", {}).get("color")
+            assert colour, trace["name"]
+            assert colour_of.setdefault(signal, colour) == colour, f"{signal} changes colour"
+    assert signal_colour("ease") != signal_colour("mf") and signal_colour("fused-minus-text") == signal_colour("fused")
+    assert signal_colour("brand_new_signal") == signal_colour("brand_new_signal")
+
+
+def test_beyond_accuracy_puts_each_measure_on_its_own_axis():
+    fig = beyond_accuracy_figure(REPORT)
+    axes = {t["yaxis"] for t in fig["data"]}
+    assert len(axes) == 2
+    assert [a["text"] for a in fig["layout"]["annotations"]] == ["coverage", "novelty"]
+
+
+def test_an_empty_slice_says_why_instead_of_drawing_nothing():
+    fig = metrics_at_k_figure({"ks": [10], "metrics": {}}, slice="cold_start")
+    assert fig["data"] == [] and "Nothing to show" in fig["layout"]["annotations"][0]["text"]
 
 
 def test_config_help_is_read_from_the_docstring_bullets():

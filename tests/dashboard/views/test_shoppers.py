@@ -96,7 +96,7 @@ def test_the_history_paginates_without_extra_queries(analyst_client, catalog, dj
     for i in range(60):
         EventFactory(catalog=catalog, shopper=shopper, timestamp=at(1 + i % 20, 1 + i % 20))
     url = reverse("dashboard:shopper_detail", kwargs={"catalog": catalog.slug, "pk": shopper.pk})
-    with django_assert_max_num_queries(12):  # 9 + the interests profile: active version, events, catalogue prices
+    with django_assert_max_num_queries(13):  # 9 + the profile (active version, events, prices) + recommendations
         response = analyst_client.get(url)
     assert sum(len(events) for _, events in response.context["days"]) == 50
     assert "Page 1 of 2" in response.content.decode()
@@ -106,3 +106,21 @@ def test_a_shopper_with_no_events_gets_an_empty_state(analyst_client, catalog):
     shopper = ShopperFactory(catalog=catalog)
     response = analyst_client.get(reverse("dashboard:shopper_detail", kwargs={"catalog": catalog.slug, "pk": shopper.pk}))
     assert "No events for this shopper yet." in response.content.decode()
+
+
+def test_the_shopper_page_shows_what_the_default_config_recommends_now_with_reasons(analyst_client, catalog,
+                                                                                   fusion_config):
+    shopper = catalog.shoppers.get(external_id="U000")
+    response = analyst_client.get(reverse("dashboard:shopper_detail", kwargs={"catalog": catalog.slug, "pk": shopper.pk}))
+    recs = response.context["recommendations"]
+    assert recs["state"] == "ok" and recs["config"] == "Default" and recs["version"] == 1
+    assert len(recs["items"]) == 10 and all(r["reason"] for r in recs["items"])
+    html = response.content.decode()
+    assert "Recommended now" in html
+    assert reverse("dashboard:product_detail", kwargs={"catalog": catalog.slug, "pk": recs["items"][0]["product"].pk}) in html
+
+
+def test_without_a_model_the_recommendations_say_what_to_do(analyst_client, catalog):
+    shopper = ShopperFactory(catalog=catalog)
+    response = analyst_client.get(reverse("dashboard:shopper_detail", kwargs={"catalog": catalog.slug, "pk": shopper.pk}))
+    assert "train and promote one" in response.content.decode()
