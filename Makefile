@@ -26,9 +26,7 @@ run: $(VENV)/.run-installed
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py bootstrap_demo
 	@echo "Starting the Celery worker and the web server (Ctrl-C stops both)…"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(VENV)/bin/celery -A recsite worker -Q cpu,gpu --pool=solo --loglevel=info & \
-	$(PY) manage.py runserver 127.0.0.1:8000 --noreload
+	@exec $(PY) scripts/run_dev.py
 
 ## test: set up and run ruff, mypy, lint-imports and the whole pytest suite on PostgreSQL and Redis
 test: $(VENV)/.dev-installed chromium

@@ -40,8 +40,13 @@ def products(request: HttpRequest, catalog: str) -> HttpResponse:
     page = paginate(request, product_list(catalog=cat, filters=filters), PER_PAGE)
     page.object_list = with_event_counts(page.object_list)
     filtered = filters != ProductFilter(sort=filters.sort)
+    layout = "table" if request.GET.get("view") == "table" else "grid"
+    keep = request.GET.copy()
+    keep.pop("view", None)
+    keep.pop("page", None)
     return render(request, "dashboard/products.html", {
-        "catalog": cat, "form": form, "page": page, "filtered": filtered,
+        "catalog": cat, "form": form, "page": page, "filtered": filtered, "layout": layout,
+        "keep": keep.urlencode(), "sort": filters.sort,
     })
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -162,3 +163,17 @@ def test_the_category_link_on_a_deep_product_filters_by_its_full_path(analyst_cl
     response = browse(analyst_client, catalog, category="Home > Kitchen > Pans")
     assert titles(response) == ["Pan"]
     assert not response.context["form"].errors
+
+
+def test_the_table_view_lists_category_price_with_currency_and_keeps_filters(analyst_client, catalog):
+    ProductFactory(catalog=catalog, title="Blue mug", category_path="Home > Kitchen", price=4.5)
+    ProductFactory(catalog=catalog, title="Red mug", category_path="Home > Kitchen", price=2.0)
+    ProductFactory(catalog=catalog, title="Spade", category_path="Garden", price=9.0)
+    response = browse(analyst_client, catalog, view="table", q="mug", sort="price")
+    html = response.content.decode()
+    assert response.context["layout"] == "table" and "product-table" in html and "item-grid" not in html
+    rows = re.findall(r"<tr>\s*<td class=\"mono\">.*?</tr>", html, re.S)
+    assert len(rows) == 2 and "Red mug" in rows[0] and "Home &gt; Kitchen" in rows[0]
+    assert f"2.00 {catalog.default_currency}" in rows[0]
+    assert 'name="view" value="table"' in html, "applying filters stays in the table"
+    assert "item-grid" in browse(analyst_client, catalog, q="mug").content.decode(), "cards by default"
