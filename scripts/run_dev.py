@@ -26,7 +26,8 @@ def commands(host: str = "127.0.0.1:8000") -> list[list[str]]:
     ]
 
 
-def stop(children: list[subprocess.Popen[bytes]], grace_s: float = GRACE_S) -> None:
+def stop(children: list[subprocess.Popen[bytes]], grace_s: float | None = None) -> None:
+    grace_s = GRACE_S if grace_s is None else grace_s
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
