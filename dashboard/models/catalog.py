@@ -46,6 +46,11 @@ class Product(models.Model):
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
     image_url = models.URLField(_("image URL"), max_length=1000, blank=True)
+    # The worker's thumbnail of ``image_url`` (a path under MEDIA_ROOT), the URL it came from (fetched again
+    # when the URL changes) and, when fetching failed, why.
+    image_file = models.CharField(_("image thumbnail"), max_length=300, blank=True)
+    image_source = models.URLField(_("image fetched from"), max_length=1000, blank=True)
+    image_error = models.CharField(_("image problem"), max_length=300, blank=True)
     in_stock = models.BooleanField(_("in stock"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

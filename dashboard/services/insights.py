@@ -64,7 +64,8 @@ def _item(catalog: Catalog, r: RelatedItem, p: Product) -> dict[str, Any]:
     reasons = [reason_text(x) for x in r.reasons]
     product = {"pk": p.pk, "external_id": p.external_id, "title": p.title, "category_path": p.category_path,
                "price": float(p.price) if p.price is not None else None,
-               "currency": p.currency or catalog.default_currency, "image_url": p.image_url, "in_stock": p.in_stock}
+               "currency": p.currency or catalog.default_currency, "image_url": p.image_url, "image_file": p.image_file,
+               "in_stock": p.in_stock}
     return {
         "item_id": r.item_id, "title": p.title, "product": product, "score": round(r.score, 4),
         "reason": reasons[0] if reasons else "", "reasons": reasons, "more_reasons": " · ".join(reasons[1:]),
@@ -126,6 +127,48 @@ def shopper_profile(*, catalog: Catalog, shopper: Shopper) -> dict[str, Any]:
     profile = build_profile(history, products, vectors, bundle.items if bundle is not None else None,
                             catalog_prices=prices)
     return {**base, "state": "ok", "message": "", "profile": _profile_dict(profile)}
+
+
+def product_lookalikes(*, catalog: Catalog, product: Product, k: int = RELATED_K) -> dict[str, Any]:
+    """Products whose pictures look like this one's (the active version's ``image`` signal).
+
+    ``{"state": "ok" | "no_image_signal" | "no_picture", "message", "items": [{"product", "score"}]}``.
+    """
+    _version, bundle = _bundle_or_none(catalog)
+    image = bundle.models.get("image") if bundle is not None else None
+    if image is None or bundle is None:
+        return {"state": "no_image_signal", "items": [], "message": _(
+            "The active version has no image signal: fetch product pictures and train with the image signal.")}
+    index = bundle.items.index([product.external_id])[0]
+    if index < 0 or not image.has_image[index]:  # type: ignore[attr-defined]
+        return {"state": "no_picture", "items": [], "message": _(
+            "This product had no usable picture when the active version was trained.")}
+    top, sims = image.similar_items(np.array([index]), k=2 * k)  # type: ignore[attr-defined]
+    ids = [bundle.items.ids[i] for i in top[0] if i >= 0]
+    known = products_by_external_id(catalog=catalog, ids=ids)
+    items = [{"product": known[item], "score": round(float(score), 4)}
+             for item, score in zip(ids, sims[0], strict=False) if item in known][:k]
+    return {"state": "ok", "message": "", "items": items}
+
+
+def picture_title_check(*, catalog: Catalog, limit: int = 50) -> dict[str, Any]:
+    """Products whose picture and title agree least (CLIP cosine, lowest first): pictures to check.
+
+    ``{"state": "ok" | "no_image_signal", "message", "items": [{"product", "agreement"}], "median"}``.
+    """
+    _version, bundle = _bundle_or_none(catalog)
+    image = bundle.models.get("image") if bundle is not None else None
+    if image is None or bundle is None:
+        return {"state": "no_image_signal", "items": [], "median": None, "message": _(
+            "The active version has no image signal, so pictures and titles cannot be compared yet.")}
+    agreement = np.asarray(image.title_agreement)  # type: ignore[attr-defined]
+    pictured = np.flatnonzero(np.isfinite(agreement))
+    order = pictured[np.argsort(agreement[pictured], kind="stable")][: 2 * limit]
+    known = products_by_external_id(catalog=catalog, ids=[bundle.items.ids[i] for i in order])
+    items = [{"product": known[bundle.items.ids[i]], "agreement": round(float(agreement[i]), 4)}
+             for i in order if bundle.items.ids[i] in known][:limit]
+    median = float(np.median(agreement[pictured])) if len(pictured) else None
+    return {"state": "ok", "message": "", "items": items, "median": median}
 
 
 def shopper_recommendations(*, catalog: Catalog, shopper: Shopper,

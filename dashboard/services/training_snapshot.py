@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from django.conf import settings
 from django.db import connection, transaction
 
 from dashboard.models import Catalog, Event, EventType
 from mlcore.data import DEFAULT_EVENT_WEIGHTS, SplitSpec, event_weights
+from mlcore.recommenders.image import IMAGE_COLUMN
 from mlcore.training.runner import RunConfig, SignalSpec
 
 SPLIT_KINDS = ("temporal", "leave_last_out", "random")
@@ -88,6 +90,11 @@ def parse_params(params: Mapping[str, Any]) -> TrainingParams:
     unknown = set(configs) - set(names)
     if unknown:
         raise TrainingInputError(f"settings given for signals that are not chosen: {', '.join(sorted(unknown))}")
+    if "image" in names and not settings.IMAGE_MODEL_DIR:
+        raise TrainingInputError("image: no image model is installed on this server; set IMAGE_MODEL_DIR to a "
+                                 "CLIP model folder, or leave the image signal out")
+    if "image" in configs and "model" in (configs["image"] or {}):
+        raise TrainingInputError("image: the model is the server's (IMAGE_MODEL_DIR), not a form field")
     specs = []
     for name in names:
         try:
@@ -136,9 +143,11 @@ def snapshot_write(*, catalog: Catalog, folder: Path) -> dict[str, int]:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         products = pd.DataFrame.from_records(
             catalog.products.order_by("pk").values_list(
-                "external_id", "title", "description", "category_path", "brand", "price", "in_stock", "attributes"
+                "external_id", "title", "description", "category_path", "brand", "price", "in_stock", "attributes",
+                "image_file",
             ).iterator(chunk_size=20_000),
-            columns=["item_id", "title", "description", "category", "brand", "price", "in_stock", "attributes"],
+            columns=["item_id", "title", "description", "category", "brand", "price", "in_stock", "attributes",
+                     IMAGE_COLUMN],
         )
         events = pd.DataFrame.from_records(
             Event.objects.filter(catalog=catalog, product__isnull=False).order_by("timestamp", "pk").values_list(
@@ -152,6 +161,7 @@ def snapshot_write(*, catalog: Catalog, folder: Path) -> dict[str, int]:
             .iterator(chunk_size=50_000),
             columns=SEARCH_COLUMNS,
         )
+    products[IMAGE_COLUMN] = [str(Path(settings.MEDIA_ROOT) / f) if f else "" for f in products[IMAGE_COLUMN]]
     products["price"] = pd.to_numeric(products["price"], errors="coerce").astype("float64")
     products = attribute_columns(products)
     events["timestamp"] = pd.to_datetime(events["timestamp"], utc=True)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
@@ -21,7 +21,14 @@ from dashboard.selectors.products import (
     with_event_counts,
 )
 from dashboard.selectors.shoppers import group_by_day, shopper_history, shopper_list, with_activity
-from dashboard.services.insights import product_related, shopper_profile, shopper_recommendations
+from dashboard.services.images import thumbnail_path
+from dashboard.services.insights import (
+    picture_title_check,
+    product_lookalikes,
+    product_related,
+    shopper_profile,
+    shopper_recommendations,
+)
 from dashboard.views.common import catalog_or_404, paginate
 
 PER_PAGE = 50
@@ -59,7 +66,27 @@ def product_detail(request: HttpRequest, catalog: str, pk: int) -> HttpResponse:
         "catalog": cat, "product": product, "page": page,
         "attributes": sorted(product.attributes.items()) if isinstance(product.attributes, dict) else [],
         "related": product_related(catalog=cat, product=product),
+        "lookalikes": product_lookalikes(catalog=cat, product=product),
     })
+
+
+@roles.viewer_required
+def picture_check(request: HttpRequest, catalog: str) -> HttpResponse:
+    """Data quality: the products whose picture and title agree least, to check first."""
+    cat = catalog_or_404(catalog)
+    return render(request, "dashboard/picture_check.html", {"catalog": cat, "check": picture_title_check(catalog=cat)})
+
+
+@roles.viewer_required
+def product_image(request: HttpRequest, catalog: str, pk: int) -> FileResponse:
+    """The product's thumbnail (fetched by the worker), cached by the browser for a day."""
+    product = get_object_or_404(catalog_or_404(catalog).products, pk=pk)
+    path = thumbnail_path(product) if product.image_file else None
+    if path is None or not path.is_file():
+        raise Http404("no thumbnail")
+    response = FileResponse(path.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 @roles.viewer_required

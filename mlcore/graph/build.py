@@ -51,6 +51,7 @@ BASE_RELATIONS = (
     "complements",
 )
 CORE_COLUMNS = frozenset({"item_id", "title", "description", "category", "brand"})
+NOT_ATTRIBUTES = frozenset({"image_path", "image_url"})  # where a picture is: links nothing
 STOPWORDS = frozenset(
     "the and for with from of in on to a an by or as at is are be this that your you our its it set pack "
     "assorted new size small large mini big".split()
@@ -238,7 +239,7 @@ def _single_valued(b: _Builder, values: list[str], kind: str, relation: str) -> 
 def _attributes(b: _Builder, products: pd.DataFrame, config: GraphConfig) -> None:
     heads: list[int] = []
     tails: list[int] = []
-    for column in (c for c in products.columns if c not in CORE_COLUMNS):
+    for column in (c for c in products.columns if c not in CORE_COLUMNS and c not in NOT_ATTRIBUTES):
         values = products[column].reset_index(drop=True).dropna()
         if values.empty:
             continue
