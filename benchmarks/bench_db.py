@@ -15,12 +15,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def setup_django(name: str) -> None:
-    """Point Django at the benchmark's own database, set it up and migrate it."""
+def setup_django(name: str, *, migrate: bool = True) -> None:
+    """Point Django at the benchmark's own database, set it up and migrate it (``migrate`` False: a
+    benchmark that reads no table only gets its own ``VAR_DIR``)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings")
     os.environ.setdefault("VAR_DIR", str(ROOT / "var" / "bench" / name))
     import django
     from django.core.management import call_command
 
     django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
+    if migrate:
+        call_command("migrate", verbosity=0, interactive=False)

@@ -6,11 +6,15 @@ Run from the repository root of a fresh clone, after ``make test`` has built ``.
     .venv/bin/python benchmarks/scale.py --smoke                 # seconds: 300 products, the cheap signals
     .venv/bin/python benchmarks/scale.py --sizes 1000,10000      # minutes on 2 cores
     .venv/bin/python benchmarks/scale.py --sizes 1000,10000,100000 --out benchmarks/results/scale_cpu.txt
+    nice -n 10 .venv/bin/python benchmarks/scale.py --sizes 100000 --signals mf,text --parallel 3 \
+        --timeout 3900 --merge OLD_TABLE --out NEW_TABLE   # the 100k rows at once, exponents over all
 
 The catalogue: UCI Online Retail (``../shared/data/online-retail``, cleaned as the importer
 cleans it: 3,645 products, 4,325 customers, 388k purchases) replicated until it has enough
-products. Replica r renames every product ``<code>~r`` (its title gets a variant word, so the
-text model sees distinct texts) and every customer ``<id>~r``, shifts times by a few minutes,
+products. Replica r renames every product ``<code>~r`` (its title gets ``", <variant>"``, one of
+20 words, then ``"<word> no. r"`` past 20 replicas, so every title is distinct: the embedding
+cache text uses has no hits within a run and all n texts are encoded, as a catalogue of n
+distinct short titles would be) and every customer ``<id>~r``, shifts times by a few minutes,
 and moves 5 % of its purchases to the same product of replica r + 1, so the replicas are linked
 rather than disjoint blocks. ``n`` products are then drawn (seeded) and ``--events-per-product``
 (50) purchases per product kept: 1k products ≈ 50k events, 100k products = 5M events.
@@ -18,10 +22,13 @@ rather than disjoint blocks. ``n`` products are then drawn (seeded) and ``--even
 Each (signal, size) is fitted in its own child process; its peak is the child's ``ru_maxrss``
 (the kernel's VmHWM high-water mark of the child, as ru_maxrss would report it were it not
 inherited across exec), and ``net`` is that peak minus the child's memory before the fit
-(runtime plus data), so one signal's peak never masks another's. ``job`` runs
+(runtime plus data), so one signal's peak never masks another's; a child stopped at ``--timeout``
+is reported with the high-water mark it had reached. ``--parallel`` fits that many children at
+once (peaks stay per child; times then share the cores). ``job`` runs
 :func:`mlcore.training.runner.run` (tune on validation, refit, evaluate; temporal split, 30 + 30
-days as the dashboard's default) with ``--job-signals``. The growth exponent is the least-squares
-slope of log(net peak) and log(fit seconds) against log(products); ``est`` is the signal's cost
+days as the dashboard's default) with ``--job-signals`` (default: the dashboard's default job,
+popularity, item_knn and ease). ``text`` caches its embeddings as a dashboard job does. The
+growth exponent is the least-squares slope of log(net peak) and log(fit seconds) against log(products); ``est`` is the signal's cost
 model (:mod:`mlcore.recommenders.cost`) for the same workload, for calibration.
 """
 from __future__ import annotations
@@ -33,7 +40,9 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import numpy as np
@@ -50,7 +59,7 @@ from mlcore.training.runner import RunConfig, SignalSpec, run
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "online-retail" / "online_retail.csv.gz"
 SIGNALS = ("popularity", "repeat", "item_knn", "ease", "mf", "kg", "text")
-JOB_SIGNALS = ("popularity", "repeat", "item_knn", "ease", "mf")
+JOB_SIGNALS = ("popularity", "item_knn", "ease")  # the dashboard's default job (dashboard/views/training.py)
 SMOKE_SIGNALS = ("popularity", "repeat", "item_knn", "ease")
 VARIANTS = ("red", "blue", "green", "black", "white", "pink", "large", "small", "mini", "jumbo", "vintage",
             "gold", "silver", "retro", "classic", "deluxe", "set of 2", "set of 6", "striped", "spotty")
@@ -126,11 +135,19 @@ def _peak() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
-def _child(folder: str, what: str, job_signals: tuple[str, ...], queue: Any) -> None:
+def _config(name: str, folder: str) -> dict[str, Any] | None:
+    """The benchmark's settings for ``name``; text caches its embeddings in ``folder`` as a dashboard job does."""
+    config = CONFIGS.get(name)
+    if name == "text":
+        config = {**(config or {}), "cache_dir": str(Path(folder) / "embeddings")}
+    return config
+
+
+def _child(folder: str, what: str, job_signals: tuple[str, ...], queue: Any, threads: int = 2) -> None:
     """Fit one signal (or run the whole job) on the catalogue in ``folder``; report through ``queue``."""
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     data = Dataset.from_frames(pd.read_parquet(Path(folder) / "events.parquet"),
                                pd.read_parquet(Path(folder) / "products.parquet"))
     data.matrix()  # the shared views every model reads
@@ -139,26 +156,68 @@ def _child(folder: str, what: str, job_signals: tuple[str, ...], queue: Any) -> 
     if what == "job":
         cut = data.events["timestamp"].max() - pd.Timedelta(days=30)
         split = temporal_split(data, cut, validation_days=30)
-        specs = tuple(SignalSpec.parse(name, CONFIGS.get(name)) for name in job_signals)
+        specs = tuple(SignalSpec.parse(name, _config(name, folder)) for name in job_signals)
         run(data, split, RunConfig(signals=specs))
     else:
-        get(what)(SignalSpec.parse(what, CONFIGS.get(what)).config).fit(data)
+        get(what)(SignalSpec.parse(what, _config(what, folder)).config).fit(data)
     queue.put({"seconds": time.perf_counter() - started, "peak": _peak(), "before": before})
 
 
-def measure(folder: Path, what: str, job_signals: tuple[str, ...], timeout_s: float) -> dict[str, Any]:
+def _high_water(pid: int) -> int:
+    """A running child's VmHWM in bytes (0 once it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def measure_all(folder: Path, whats: list[str], job_signals: tuple[str, ...], timeout_s: float,
+                parallel: int = 1) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Fit each of ``whats`` in its own spawned child, ``parallel`` at a time (each with
+    ``2 // parallel`` torch threads, at least one), yielding (what, figures) as each ends; a child
+    over ``timeout_s`` is stopped and reported with the high-water mark it had reached."""
     ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    child = ctx.Process(target=_child, args=(str(folder), what, job_signals, queue))
-    child.start()
-    child.join(timeout_s)
-    if child.is_alive():
-        child.terminate()
-        child.join()
-        return {"error": f"over {timeout_s:.0f} s"}
-    if child.exitcode != 0:
-        return {"error": f"exit {child.exitcode}"}
-    return dict(queue.get(timeout=10))
+    threads = max(1, 2 // max(1, parallel))
+    waiting = list(whats)
+    running: dict[str, tuple[Any, Any, float, int]] = {}
+    while waiting or running:
+        while waiting and len(running) < max(1, parallel):
+            what = waiting.pop(0)
+            queue = ctx.Queue()
+            child = ctx.Process(target=_child, args=(str(folder), what, job_signals, queue, threads))
+            child.start()
+            running[what] = (child, queue, time.monotonic(), 0)
+        time.sleep(0.2)
+        for what, (child, queue, started, high) in list(running.items()):
+            high = max(high, _high_water(child.pid or 0))
+            running[what] = (child, queue, started, high)
+            if not queue.empty() or not child.is_alive():
+                try:  # a child that just ended may still be flushing its figures
+                    got = dict(queue.get(timeout=5))
+                except Empty:
+                    got = {}
+                child.join()
+                got = got or {"error": f"exit {child.exitcode}"}
+            elif time.monotonic() - started > timeout_s:
+                child.terminate()
+                child.join()
+                got = {"error": f"over {timeout_s:.0f} s, peak so far {high / MB:,.0f} MB"}
+            else:
+                continue
+            del running[what]
+            yield what, got
+
+
+def read_rows(path: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """(signal, products, figures) of each measured row of a table this script wrote."""
+    for line in path.read_text().splitlines():
+        cells = line.split()
+        if len(cells) >= 6 and cells[0] in (*SIGNALS, "job") and all(c.replace(".", "").isdigit() for c in cells[1:6]):
+            yield cells[0], int(cells[1]), {"seconds": float(cells[3]), "peak": float(cells[4]) * MB,
+                                            "before": (float(cells[4]) - float(cells[5])) * MB}
 
 
 def slope(xs: list[float], ys: list[float]) -> float:
@@ -178,9 +237,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events-per-product", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per child before it is stopped")
     parser.add_argument("--smoke", action="store_true", help="300 products, cheap signals, small job: seconds")
+    parser.add_argument("--parallel", type=int, default=1,
+                        help="children fitted at once (each with 2 // parallel torch threads); peaks stay per child")
+    parser.add_argument("--merge", type=Path, action="append", default=[],
+                        help="a table of an earlier run whose rows join the growth exponents (rows measured now win)")
     parser.add_argument("--out", type=Path, help="also write the table here")
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",") if s]  # none: only the tables given with --merge
     signals = [s for s in args.signals.split(",") if s]
     job_signals = tuple(s for s in args.job_signals.split(",") if s)
     if args.smoke:
@@ -207,8 +270,8 @@ def main(argv: list[str] | None = None) -> int:
             workload = Workload(n_users=events["user_id"].nunique(), n_items=len(products),
                                 n_interactions=len(pairs), n_events=len(events))
             del events, products, pairs
-            for what in [*signals, *(["job"] if job_signals else [])]:
-                got = measure(Path(tmp), what, job_signals, args.timeout)
+            whats = [*signals, *(["job"] if job_signals else [])]
+            for what, got in measure_all(Path(tmp), whats, job_signals, args.timeout, args.parallel):
                 names = job_signals if what == "job" else (what,)
                 est = estimate_job([(s, SignalSpec.parse(s, CONFIGS.get(s)).config) for s in names], workload,
                                    budget_bytes=1)
@@ -222,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
                 lines.append(line)
                 print(line, flush=True)
                 save()
+    for path in args.merge:
+        for what, n, got in read_rows(path):
+            rows.setdefault(what, {}).setdefault(n, got)
     lines.append("")
     lines.append(f"{'growth exponent':<16}{'memory (net)':>13}{'time':>8}   (log-log slope over products)")
     for what, by_size in rows.items():
@@ -229,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         ns = sorted(ok)
         mem = slope([float(n) for n in ns], [max(ok[n]["peak"] - ok[n]["before"], MB) for n in ns])
         secs = slope([float(n) for n in ns], [ok[n]["seconds"] for n in ns])
-        lines.append(f"{what:<16}{mem:>13.2f}{secs:>8.2f}")
+        lines.append(f"{what:<16}{mem:>13.2f}{secs:>8.2f}   sizes {','.join(map(str, ns))}")
     print("\n".join(lines[-len(rows) - 1:]), flush=True)
     save()
     return 0

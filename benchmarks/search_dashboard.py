@@ -1,6 +1,7 @@
 """Benchmark: the dashboard's search index — build, load, a product added after training, query latency.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/search_dashboard.py [--limit 3000] [--data ../shared/data/chorus-icecat]
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/search_dashboard.py --smoke   # seconds: 100 products, 20 queries
 
 Chorus/Icecat products (the first ``--limit``, their ``attr_t_*`` values as attributes) are mapped to the
 training snapshot's shape and indexed with :func:`dashboard.services.search_index.index_build` (the training
@@ -9,6 +10,7 @@ Then, as after an import: one new product is added in process A (``add_products`
 to the version folder), and process B (a second, already loaded index) replays it — the sum is
 "searchable in other workers within". Finally the Chorus dev queries run through the engine with
 the default "Hybrid" settings' config. Prints seconds and p50/p95 ms. Goal: new product searchable < 5 s.
+It reads no table; its files go under ``VAR_DIR`` (default ``var/bench/search_dashboard``, see ``bench_db``).
 """
 from __future__ import annotations
 
@@ -21,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_db import ROOT, setup_django
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+SMOKE = {"limit": 100, "queries": 20}
 
 
 def snapshot_frame(path: Path, limit: int) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
@@ -43,9 +45,7 @@ def snapshot_frame(path: Path, limit: int) -> tuple[pd.DataFrame, dict[str, dict
 
 
 def main() -> None:
-    import django
-
-    django.setup()
+    setup_django("search_dashboard", migrate=False)
     import torch
 
     from dashboard.services import search_index as si
@@ -54,7 +54,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "chorus-icecat"))
     parser.add_argument("--limit", type=int, default=3000)
+    parser.add_argument("--queries", type=int, default=0, help="dev queries timed (0: all)")
+    parser.add_argument("--smoke", action="store_true", help=f"seconds: {SMOKE['limit']} products, "
+                        f"{SMOKE['queries']} queries")
     args = parser.parse_args()
+    if args.smoke:
+        args.limit, args.queries = SMOKE["limit"], SMOKE["queries"]
     data = Path(args.data)
     products, attributes = snapshot_frame(data / "products.jsonl.gz", args.limit)
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,6 +90,7 @@ def main() -> None:
         found = b.engine.search("flux capacitor dock", k=1).hits[0].product_id == "NEW-1"
 
         queries = pd.read_csv(data / "queries-dev.csv")["query"].astype(str).tolist()
+        queries = queries[: args.queries] if args.queries > 0 else queries
         torch.set_num_threads(1)
         b.engine.search(queries[0], k=10)
         times = []
