@@ -47,7 +47,7 @@ from mlcore.evaluation import TuneConfig
 from mlcore.fusion import hashed_text_vectors
 from mlcore.runtime import Callback, distributed
 from mlcore.training.budget import OverBudget, check_dataset
-from mlcore.training.runner import FUSED, RunConfig, RunResult, SignalSpec, run
+from mlcore.training.runner import FUSED, WEIGHTED, RunConfig, RunResult, SignalSpec, run
 
 DEFAULT_SIGNALS = "popularity,repeat,item_knn,ease,mf,text,kg"
 
@@ -169,20 +169,28 @@ def format_table(result: RunResult, k: int, primary: str = "all") -> str:
         tr = result.tuning
         weights = ", ".join(f"{n}={w:g}" for n, w in tr.weights.items())
         lines.append(f"tuned weights ({tr.normalization} normalisation; {tr.metric_name} on validation {tr.baseline:.4f} → {tr.metric:.4f}): {weights}")
+    if result.learned_note:
+        lines.append(f"fused = {result.learned_note if result.learned is not None else 'weighted (' + result.learned_note + ')'}")
     return "\n".join(lines)
 
 
 def result_json(result: RunResult, extra: dict[str, Any]) -> dict[str, Any]:
-    """The JSON contract: per-signal and fused metrics, weights, cold-start slice, timings."""
+    """The JSON contract: per-signal and fused metrics, weights, cold-start slice, timings.
+
+    ``fused`` is the run's fusion — the learned one when it was trained, else the weighted one — and
+    ``weighted`` the weighted fusion beside it; ``learned_fusion`` says whether the ranker serves and why."""
     report = result.report.to_dict()
     metrics = report["metrics"]
     signals = {n: {s: metrics[s][n] for s in metrics} for n in result.models}
     fused = {s: metrics[s][FUSED] for s in metrics if FUSED in metrics[s]}
+    weighted = {s: metrics[s][WEIGHTED] for s in metrics if WEIGHTED in metrics[s]}
     return {
         **extra,
         "split": {"name": result.split_name, **result.split_sizes},
         "signals": signals,
         "fused": fused,
+        "weighted": weighted,
+        "learned_fusion": result.learned_summary(),
         "weights": result.fusion.to_dict(),
         "tuning": result.tuning.to_dict() if result.tuning else None,
         "cold_start": metrics.get("cold_start", {}),

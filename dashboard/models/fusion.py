@@ -8,6 +8,11 @@ from django.utils.translation import gettext_lazy as _
 from dashboard.models.catalog import Catalog
 
 
+class FusionMode(models.TextChoices):
+    WEIGHTED = "weighted", _("weighted sum of the signals")
+    LEARNED = "learned", _("learned ranker (falls back to the weights without one)")
+
+
 class Fallback(models.TextChoices):
     POPULAR = "popular", _("most popular items")
     NONE = "none", _("no recommendations")
@@ -16,7 +21,8 @@ class Fallback(models.TextChoices):
 class FusionConfig(models.Model):
     """One named fusion of a catalog.
 
-    ``weights``: ``{signal: weight}``; ``rules``: a list of mlcore rule dicts
+    ``mode``: ``weighted`` (the weighted sum) or ``learned`` (the active version's learned ranker, which
+    the weights still back up); ``weights``: ``{signal: weight}``; ``rules``: a list of mlcore rule dicts
     (``{"kind": "pin", "item_id": "A1", "position": 1}``); ``diversity``: the MMR
     lambda in [0, 1] (1 = no diversification, null = off); ``pool_size``: candidates
     taken from the fused ranking before rules.
@@ -26,6 +32,7 @@ class FusionConfig(models.Model):
     name = models.CharField(_("name"), max_length=200)
     weights = models.JSONField(_("weights"), default=dict)
     normalization = models.CharField(_("normalisation"), max_length=16, default="rank")
+    mode = models.CharField(_("fusion mode"), max_length=16, choices=FusionMode.choices, default=FusionMode.WEIGHTED)
     diversity = models.FloatField(_("diversity (MMR lambda)"), null=True, blank=True)
     pool_size = models.PositiveIntegerField(_("candidate pool size"), default=200)
     fallback = models.CharField(_("fallback for new shoppers"), max_length=16, choices=Fallback.choices,

@@ -18,10 +18,10 @@ from django.utils.translation import gettext_lazy
 
 from dashboard.models import Catalog, Fallback, FusionConfig, FusionConfigRevision
 from dashboard.selectors.training import active_version
-from mlcore.fusion import NORMALIZATIONS, RULE_TYPES, Pin, Rule, rule_from_dict, rule_to_dict
+from mlcore.fusion import FUSION_MODES, NORMALIZATIONS, RULE_TYPES, Pin, Rule, rule_from_dict, rule_to_dict
 from mlcore.fusion import FusionConfig as EngineFusion
 
-FIELDS = ("name", "weights", "normalization", "diversity", "pool_size", "fallback", "rules", "is_default")
+FIELDS = ("name", "mode", "weights", "normalization", "diversity", "pool_size", "fallback", "rules", "is_default")
 MAX_POOL = 5000
 MAX_CONTEXT = 200  # characters of a pin's page context
 # (kind, label) of every rule the editor offers, in the engine's order
@@ -61,6 +61,11 @@ def known_signals(catalog: Catalog) -> list[str]:
     """Signal names of the catalog's active version (empty before the first promotion)."""
     version = active_version(catalog=catalog)
     return sorted(version.signals) if version is not None else []
+
+
+def version_has_learned(version: Any) -> bool:
+    """Whether a model version's bundle holds a learned ranker (its job trained one on enough data)."""
+    return version is not None and (getattr(version, "fusion", None) or {}).get("mode") == "learned"
 
 
 def _weights(raw: Any, signals: Sequence[str] | None) -> dict[str, float]:
@@ -112,6 +117,9 @@ def _rules(raw: Any) -> tuple[Rule, ...]:
 
 def parse_settings(data: Mapping[str, Any], *, signals: Sequence[str] | None = None) -> FusionSettings:
     """Validate a plain settings dict (a saved config's fields or the editor's unsaved form)."""
+    mode = str(data.get("mode") or "weighted")
+    if mode not in FUSION_MODES:
+        raise FusionConfigError(f"mode: {mode!r} is unknown; use one of {', '.join(FUSION_MODES)}")
     normalization = str(data.get("normalization") or "rank")
     if normalization not in NORMALIZATIONS:
         raise FusionConfigError(f"normalization: {normalization!r} is unknown; use one of {', '.join(NORMALIZATIONS)}")
@@ -134,7 +142,8 @@ def parse_settings(data: Mapping[str, Any], *, signals: Sequence[str] | None = N
     fallback = str(data.get("fallback") or Fallback.POPULAR)
     if fallback not in Fallback.values:
         raise FusionConfigError(f"fallback: {fallback!r} is unknown; use one of {', '.join(Fallback.values)}")
-    fusion = EngineFusion(weights=_weights(data.get("weights"), signals), normalization=normalization)  # type: ignore[arg-type]
+    fusion = EngineFusion(weights=_weights(data.get("weights"), signals), normalization=normalization,  # type: ignore[arg-type]
+                          mode=mode)  # type: ignore[arg-type]
     return FusionSettings(fusion=fusion, rules=_rules(data.get("rules")), diversity=diversity, pool_size=pool,
                           fallback=fallback)
 
@@ -150,7 +159,7 @@ def _clean(catalog: Catalog, values: Mapping[str, Any]) -> dict[str, Any]:
         raise FusionConfigError("name: give the config a name")
     parsed = parse_settings(values, signals=known_signals(catalog) or None)
     out = parsed.to_dict()
-    return {"name": name[:200], "weights": out["weights"], "normalization": out["normalization"],
+    return {"name": name[:200], "mode": out["mode"], "weights": out["weights"], "normalization": out["normalization"],
             "diversity": out["diversity"], "pool_size": out["pool_size"], "fallback": out["fallback"],
             "rules": out["rules"], "is_default": bool(values.get("is_default", False))}
 

@@ -6,7 +6,7 @@ user indices of the split) or a callable ``users (int64 array) -> scores
 sums of named scorers (see :mod:`mlcore.fusion`); each is evaluated from the
 same per-batch scores, with per-signal ablations (the fusion minus one signal).
 
-Three slices, each with its own truth and users:
+Four slices, each with its own truth and users:
 
 - ``all``: every test interaction; items seen in training may be recommended
   (retail shoppers re-buy);
@@ -14,25 +14,39 @@ Three slices, each with its own truth and users:
   from both the ranking and the truth; users left without test items are dropped;
 - ``cold_start``: only test interactions on items with no training interaction;
   the ranking is restricted to those cold items. A scorer whose scores are all
-  equal over the cold items of a user (as CF's are) recommends nothing there.
+  equal over the cold items of a user (as CF's are) recommends nothing there;
+- ``new_shoppers``: every test interaction of shoppers with at most
+  :data:`~mlcore.fusion.features.NEW_SHOPPER_ITEMS` distinct items in training, ranked as in ``all``.
+
+Besides plain scorers, ``routed`` scorers (such as :class:`~mlcore.fusion.learned.BoundLearned`) rank each
+slice their own way: ``score_slice(users, slice, raw)`` gets the batch's raw signal scores.
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
 
 from mlcore.data import Dataset, Split
 from mlcore.evaluation import metrics as M
+from mlcore.fusion.features import NEW_SHOPPER_ITEMS
 from mlcore.fusion.fuse import FusionConfig, fuse
 from mlcore.fusion.normalize import normalize
 
 Scorer = np.ndarray | Callable[[np.ndarray], np.ndarray]
-SLICES = ("all", "exclude_seen", "cold_start")
+SLICES = ("all", "exclude_seen", "cold_start", "new_shoppers")
+
+
+class SliceScorer(Protocol):
+    """A scorer that ranks each slice its own way from the batch's raw signal scores."""
+
+    def score_slice(self, users: np.ndarray, slice_name: str, raw: Mapping[str, np.ndarray]) -> np.ndarray: ...
+
+    def describe(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -147,8 +161,12 @@ def evaluate(
     fusions: Mapping[str, FusionConfig] | None = None,
     item_vectors: np.ndarray | None = None,
     fitted_on: Dataset | None = None,
+    routed: Mapping[str, SliceScorer] | None = None,
 ) -> EvaluationReport:
     """Evaluate each signal, each fusion of them and (optionally) each fusion minus one signal.
+
+    ``routed``: more scorers by name, each asked per slice (:class:`SliceScorer`); their ``describe()``
+    joins ``fusions`` in the report.
 
     ``fitted_on`` is the data the scorers were trained on (default ``split.train``;
     pass ``split.train_and_validation()`` after a refit): it defines "already seen",
@@ -175,6 +193,7 @@ def evaluate(
         "all": truth_all,
         "exclude_seen": _minus(truth_all, seen),
         "cold_start": _only_columns(truth_all, cold),
+        "new_shoppers": _only_rows(truth_all, np.diff(seen.indptr) <= NEW_SHOPPER_ITEMS),
     }
     users = np.flatnonzero(np.diff(truth_all.indptr) > 0)
     slice_users = {s: np.flatnonzero(np.diff(truths[s].indptr) > 0) for s in config.slices}
@@ -186,7 +205,8 @@ def evaluate(
             active = [s for s, w in fconf.weights.items() if w != 0]
             for left_out in active if len(active) > 1 else []:
                 variants[f"{fname}-minus-{left_out}"] = (fconf, {**fconf.weights, left_out: 0.0})
-    names = list(signals) + list(variants)
+    routed = dict(routed or {})
+    names = list(signals) + list(variants) + list(routed)
     tops = {s: {n: np.full((len(u), k_max), -1, dtype=np.int64) for n in names} for s, u in slice_users.items()}
     position = {s: {int(u): i for i, u in enumerate(us)} for s, us in slice_users.items()}
     timings = dict.fromkeys(signals, 0.0)
@@ -216,7 +236,11 @@ def evaluate(
             rows_in_slice = np.fromiter((position[slice_name][int(u)] for u in batch[mask]), dtype=np.int64)
             seen_rows = seen[batch[mask]] if slice_name == "exclude_seen" else None
             for name in names:
-                block = scores[name][mask]
+                if name in routed:
+                    block = np.asarray(routed[name].score_slice(
+                        batch[mask], slice_name, {s: r[mask] for s, r in raw.items()}), dtype=np.float32)
+                else:
+                    block = scores[name][mask]
                 if slice_name == "cold_start":
                     top = _cold_top(block, cold, k_max)
                 else:
@@ -248,7 +272,7 @@ def evaluate(
         users={s: len(u) for s, u in slice_users.items()},
         metrics=result,
         timings=timings,
-        fusions={n: c.to_dict() for n, c in fusions.items()},
+        fusions={**{n: c.to_dict() for n, c in fusions.items()}, **{n: r.describe() for n, r in routed.items()}},
         cold_items=int(np.isin(cold, truth_all.indices).sum()),
         cold_candidates=int(cold.size),
     )
@@ -259,6 +283,13 @@ def _minus(a: sp.csr_matrix, b: sp.csr_matrix) -> sp.csr_matrix:
     ones = sp.csr_matrix(b, copy=True)
     ones.data[:] = 1.0
     out = sp.csr_matrix(a - a.multiply(ones))
+    out.eliminate_zeros()
+    return out
+
+
+def _only_rows(a: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
+    """Rows of ``a`` where ``keep`` (bool, (n_rows,)) holds; the others emptied."""
+    out = sp.csr_matrix(sp.diags(np.asarray(keep, dtype=np.float32)) @ a)
     out.eliminate_zeros()
     return out
 

@@ -1,7 +1,16 @@
 """Fusion: normalise signals, weight and sum them, apply rules and diversity (weight tuning: :mod:`mlcore.evaluation.tune`)."""
 from mlcore.fusion.diversity import hashed_text_vectors, mmr
 from mlcore.fusion.filters import Filters, filter_mask
-from mlcore.fusion.fuse import Contribution, Explanation, FusionConfig, explain, fuse, with_rules
+from mlcore.fusion.fuse import (
+    FUSION_MODES,
+    Contribution,
+    Explanation,
+    FusionConfig,
+    FusionMode,
+    explain,
+    fuse,
+    with_rules,
+)
 from mlcore.fusion.normalize import NORMALIZATIONS, Normalization, normalize
 from mlcore.fusion.rules import (
     RECENT_EVENT_TYPES,
@@ -25,6 +34,8 @@ from mlcore.fusion.rules import (
 )
 
 __all__ = [
+    "FUSION_MODES",
+    "FusionMode",
     "filter_mask",
     "NORMALIZATIONS",
     "RECENT_EVENT_TYPES",

@@ -13,21 +13,32 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 import numpy as np
 
 from mlcore.fusion.normalize import NORMALIZATIONS, Normalization, normalize
 
+FusionMode = Literal["weighted", "learned"]
+FUSION_MODES: tuple[str, ...] = get_args(FusionMode)
+
 
 @dataclass(frozen=True)
 class FusionConfig:
-    """Weights per signal name and the normalisation applied before summing."""
+    """Weights per signal name and the normalisation applied before summing.
+
+    ``mode``: ``weighted`` (the weighted sum) or ``learned`` (a bundle's learned ranker, see
+    :mod:`mlcore.fusion.learned`; the weights still order what lies beyond its candidates, and serve
+    when the bundle has no ranker).
+    """
 
     weights: Mapping[str, float]
     normalization: Normalization = "rank"
+    mode: FusionMode = "weighted"
 
     def __post_init__(self) -> None:
+        if self.mode not in FUSION_MODES:
+            raise ValueError(f"unknown fusion mode {self.mode!r}; use one of {', '.join(FUSION_MODES)}")
         if self.normalization not in NORMALIZATIONS:
             raise ValueError(f"unknown normalisation {self.normalization!r}; use one of {', '.join(NORMALIZATIONS)}")
         clean: dict[str, float] = {}
@@ -39,11 +50,12 @@ class FusionConfig:
         object.__setattr__(self, "weights", MappingProxyType(clean))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"weights": dict(self.weights), "normalization": self.normalization}
+        return {"weights": dict(self.weights), "normalization": self.normalization, "mode": self.mode}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FusionConfig:
-        return cls(weights=dict(data["weights"]), normalization=data.get("normalization", "rank"))
+        return cls(weights=dict(data["weights"]), normalization=data.get("normalization", "rank"),
+                   mode=data.get("mode") or "weighted")
 
 
 @dataclass(frozen=True)

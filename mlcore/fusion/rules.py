@@ -26,6 +26,9 @@ TRUE_STRINGS = {"1", "true", "yes", "y", "t", "in stock", "instock", "available"
 # Event types that count as "recently shown" for ExcludeRecent. Impressions are not logged yet;
 # "impression" joins this list once the storefront API records them.
 RECENT_EVENT_TYPES = ("view", "click", "add_to_cart", "purchase")
+MAX_RECENT_DAYS = 3650  # a window longer than ten years is a typo (and past dates overflow)
+MAX_BOOST = 1000.0
+MAX_PIN_POSITION = 1000
 
 
 def same_context(a: str, b: str) -> bool:
@@ -84,8 +87,8 @@ class ExcludeRecent:
     kind = "exclude_recent"
 
     def __post_init__(self) -> None:
-        if isinstance(self.days, bool) or not isinstance(self.days, int) or self.days < 1:
-            raise ValueError(f"days must be a whole number of days, 1 or more, got {self.days!r}")
+        if isinstance(self.days, bool) or not isinstance(self.days, int) or not 1 <= self.days <= MAX_RECENT_DAYS:
+            raise ValueError(f"days must be a whole number of days from 1 to {MAX_RECENT_DAYS}, got {self.days!r}")
         if isinstance(self.types, str) or not self.types:
             raise ValueError(f"types: give at least one event type from {', '.join(RECENT_EVENT_TYPES)}")
         unknown = [t for t in self.types if t not in RECENT_EVENT_TYPES]
@@ -117,8 +120,9 @@ class Boost:
     kind = "boost"
 
     def __post_init__(self) -> None:
-        if not self.factor > 1:
-            raise ValueError(f"boost factor must be > 1, got {self.factor} (use bury to push items down)")
+        if not 1 < self.factor <= MAX_BOOST:
+            raise ValueError(f"boost factor must be > 1 and at most {MAX_BOOST:g}, got {self.factor} "
+                             "(use bury to push items down)")
         _check_match(self)
 
 
@@ -152,8 +156,8 @@ class Pin:
     kind = "pin"
 
     def __post_init__(self) -> None:
-        if self.position < 1:
-            raise ValueError(f"pin position is 1-based, got {self.position}")
+        if not 1 <= self.position <= MAX_PIN_POSITION:
+            raise ValueError(f"pin position is 1-based and at most {MAX_PIN_POSITION}, got {self.position}")
         if not isinstance(self.context, str):
             raise ValueError(f"pin context must be text such as 'category:Home > Kitchen', got {self.context!r}")
 

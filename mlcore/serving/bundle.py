@@ -17,6 +17,8 @@ import scipy.sparse as sp
 
 from mlcore.data import IdMap
 from mlcore.fusion import (
+    Contribution,
+    ExcludeBought,
     Explanation,
     FusionConfig,
     Rule,
@@ -28,6 +30,8 @@ from mlcore.fusion import (
     normalize,
     with_rules,
 )
+from mlcore.fusion.features import Context, candidate_pools, pair_features
+from mlcore.fusion.learned import CONTEXT_FILE, LEARNED, META_FILE, WEIGHTED, LearnedFusion, place_pool
 
 
 class Bundle:
@@ -57,6 +61,14 @@ class Bundle:
         for name, model in self.models.items():
             if model.items != self.items:
                 raise ValueError(f"{self.folder}: signal {name!r} was trained on another item map")
+        self.learned: LearnedFusion | None = None
+        self.context: Context | None = None
+        if (self.folder / "fusion" / META_FILE).exists():
+            self.learned = LearnedFusion.load(self.folder / "fusion")
+            self.context = Context.load(self.folder / "fusion" / CONTEXT_FILE, self.products)
+            missing = [s for s in self.learned.signals if s not in self.models]
+            if missing:
+                raise ValueError(f"{self.folder}: the learned fusion reads signals the bundle lacks: {missing}")
 
     def user_index(self, user_id: object) -> int:
         """Row of ``user_id``; KeyError (naming it) for shoppers unknown to this bundle."""
@@ -107,7 +119,7 @@ class Bundle:
         rows = {n: r[0] for n, r in self.signal_scores(np.array([u])).items()}
         if also:
             rows.update({name: np.asarray(v, dtype=np.float32) for name, (_w, v) in also.items()})
-            f = FusionConfig({**f.weights, **{name: w for name, (w, _v) in also.items()}}, f.normalization)
+            f = dataclasses.replace(f, weights={**f.weights, **{name: w for name, (w, _v) in also.items()}})
         extra = self.items.index(list(extra_seen))
         bought = np.union1d(self.seen[u].indices, extra[extra >= 0]).astype(np.int64)
         return self.rank(rows, f, k, user=u, bought=bought, drop=bought if exclude_seen else None, rules=rules,
@@ -135,9 +147,20 @@ class Bundle:
         """Top-k of any scores over the items: ``rows`` maps each signal to raw scores (n_items,), fused with
         ``fusion`` and explained per signal (the graph path when ``user``, a row, is given). ``bought`` and
         ``drop`` are item columns (the exclude-bought rule's; never returned); the rest as in :meth:`recommend`.
+
+        With ``fusion.mode`` ``learned``, a bundle holding a learned fusion and a known ``user``, the learned
+        ranker orders the candidates (or the ranking its route for this request names: see
+        :mod:`mlcore.fusion.learned`) and each item's contributions are its ranker contributions grouped by
+        signal (plus ``context`` and ``base``; they sum to the score); rules and MMR act after it alike.
         """
         if products is not None and len(products) != len(self.items):
             raise ValueError(f"products has {len(products)} rows; the bundle has {len(self.items)} items")
+        rules = list(rules)
+        learned = self._learned_route(fusion, user, drop, rules, allowed)
+        if learned is not None and learned not in (LEARNED, WEIGHTED):
+            fusion = dataclasses.replace(fusion, weights={learned: 1.0}, mode="weighted")
+        if learned != LEARNED:
+            fusion = dataclasses.replace(fusion, mode="weighted")
         # each signal normalised once, for the fusion and for the explanations alike
         norm = {n: normalize(np.asarray(r)[None, :], fusion.normalization)[0] if fusion.weights.get(n) else
                 np.asarray(r, dtype=np.float32) for n, r in rows.items()}
@@ -146,6 +169,12 @@ class Bundle:
             fused[np.asarray(drop, dtype=np.int64)] = -np.inf
         if allowed is not None:
             fused[~np.asarray(allowed, dtype=bool)] = -np.inf
+        if learned == LEARNED:
+            assert user is not None  # _learned_route routes to the ranker only for a known shopper
+            pool_ok = np.isfinite(fused)
+            if bought is not None and any(isinstance(r, ExcludeBought) for r in rules):
+                pool_ok[np.asarray(bought, dtype=np.int64)] = False  # the rule drops them: no use pooling them
+            fused = self._learned_scores(rows, norm, fusion, user, fused, pool_ok)
         order = np.argsort(-fused, kind="stable")
         order = order[np.isfinite(fused[order])][: max(candidates, k)]
         table = self.products if products is None else products
@@ -154,7 +183,7 @@ class Bundle:
         ctx = RuleContext(products=table, items=self.items, bought=owned,
                           recent=frozenset(seen_lately[seen_lately >= 0].tolist()), context=context)
         whole = mmr_lambda is not None or allowed is not None  # rank them all, then cut
-        ranked = apply_rules(order, fused[order], list(rules), ctx, k=None if whole else k)
+        ranked = apply_rules(order, fused[order], rules, ctx, k=None if whole else k)
         chosen, notes = ranked.items, dict(zip(ranked.items.tolist(), ranked.notes, strict=True))
         if allowed is not None:
             chosen = chosen[np.asarray(allowed, dtype=bool)[chosen]]
@@ -162,7 +191,10 @@ class Bundle:
             chosen = mmr(chosen, np.nan_to_num(fused[chosen], nan=0.0, neginf=0.0), item_vectors, k, mmr_lambda)
         chosen = chosen[:k]
         explainers = {name: m for name, m in self.models.items() if hasattr(m, "explain")} if user is not None else {}
-        out = explain(norm, fusion.weights, chosen, "none", user=user, explainers=explainers)
+        if learned == LEARNED and user is not None:
+            out = self._learned_explain(rows, norm, fusion, user, chosen, explainers)
+        else:
+            out = explain(norm, fusion.weights, chosen, "none", user=user, explainers=explainers)
         titles = self.titles
         return [
             with_rules(
@@ -170,6 +202,58 @@ class Bundle:
             )
             for e in out
         ]
+
+
+    # -- learned fusion ------------------------------------------------------------------------------------
+    def _learned_route(self, fusion: FusionConfig, user: int | None, drop: np.ndarray | None, rules: list[Rule],
+                       allowed: np.ndarray | None) -> str | None:
+        """None (weighted fusion asked for, or no ranker/shopper), or the route serving this request."""
+        if fusion.mode != "learned" or self.learned is None or self.context is None or user is None:
+            return None
+        new = self.context.item_new > 0
+        if allowed is not None and not np.asarray(allowed, dtype=bool)[~new].any():
+            return self.learned.route("cold_start")
+        if bool(self.context.new_shoppers(np.array([user]))[0]):
+            return self.learned.route("new_shoppers")
+        if drop is not None or any(isinstance(r, ExcludeBought) for r in rules):
+            return self.learned.route("exclude_seen")
+        return self.learned.route("all")
+
+    def _extra_part(self, norm: Mapping[str, np.ndarray], fusion: FusionConfig) -> dict[str, float]:
+        assert self.learned is not None
+        return {n: float(w) for n, w in fusion.weights.items() if w and n in norm and n not in self.learned.signals}
+
+    def _learned_scores(self, rows: Mapping[str, np.ndarray], norm: Mapping[str, np.ndarray], fusion: FusionConfig,
+                        user: int, fused: np.ndarray, pool_ok: np.ndarray) -> np.ndarray:
+        """``fused`` (n_items,) with the pool of this shopper (among ``pool_ok``, bool) re-scored by the ranker."""
+        assert self.learned is not None and self.context is not None
+        model = self.learned
+        one = {s: np.asarray(rows[s], dtype=np.float32)[None, :] for s in model.signals}
+        pr, pi = candidate_pools(one, model.pool, model.cold_pool, self.context.item_new > 0, pool_ok)
+        pred = model.predict(pair_features(one, model.signals, np.array([user]), pr, pi, self.context, self.seen))
+        for n, w in self._extra_part(norm, fusion).items():
+            pred = pred + w * np.asarray(norm[n], dtype=np.float64)[pi]
+        return place_pool(fused[None, :], pr, pi, pred)[0]
+
+    def _learned_explain(self, rows: Mapping[str, np.ndarray], norm: Mapping[str, np.ndarray], fusion: FusionConfig,
+                         user: int, chosen: np.ndarray, explainers: Mapping[str, Any]) -> list[Explanation]:
+        """Per chosen item: the ranker's contributions by signal (+ ``context``, ``base``, extra signals)."""
+        assert self.learned is not None and self.context is not None
+        model = self.learned
+        one = {s: np.asarray(rows[s], dtype=np.float32)[None, :] for s in model.signals}
+        pi = np.asarray(chosen, dtype=np.int64)
+        parts = model.contributions(pair_features(one, model.signals, np.array([user]), np.zeros(len(pi), np.int64),
+                                                  pi, self.context, self.seen))
+        extra = self._extra_part(norm, fusion)
+        paths = explain(norm, dict.fromkeys(model.signals, 1.0), pi, "none", user=user, explainers=explainers)
+        out = []
+        for e, item, groups in zip(paths, pi.tolist(), parts, strict=True):
+            contributions = [Contribution(g, v, 1.0) for g, v in groups.items()]
+            contributions += [Contribution(n, float(norm[n][item]), w) for n, w in extra.items()]
+            score = float(sum(c.value for c in contributions))
+            out.append(dataclasses.replace(e, score=score, contributions=tuple(contributions),
+                                           extra={**dict(e.extra), "fusion": "learned"}))
+        return out
 
 
 def _with_extra(e: Explanation, extra: Mapping[str, Any]) -> Explanation:

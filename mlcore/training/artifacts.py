@@ -9,6 +9,9 @@ Layout::
       seen.npz           CSR (indptr, indices) of what each shopper already has
       products.parquet   the product table (titles and attributes for rules)
       signals/<name>/    each recommender's own save()
+      fusion/            the learned fusion, when the run trained one: learned_model.txt (LightGBM's text
+                         format), learned.json (signals, routes, features), learned_context.npz (item and
+                         shopper statistics of the training data)
 
 The bundle is written to a hidden sibling folder and renamed at the end, so a
 crash never leaves a partial bundle under the final name. Nothing is pickled. The reader is
@@ -69,6 +72,12 @@ def write_bundle(out: Path, result: RunResult, *, extra_meta: Mapping[str, Any] 
             model.save(tmp / "signals" / name)
             signals[name] = json.loads((tmp / "signals" / name / "meta.json").read_text())["config"]
         (tmp / "fusion.json").write_text(json.dumps(result.fusion.to_dict(), indent=2))
+        if result.learned is not None:
+            from mlcore.fusion.features import Context
+            from mlcore.fusion.learned import CONTEXT_FILE
+
+            result.learned.save(tmp / "fusion")
+            Context.from_dataset(data).save(tmp / "fusion" / CONTEXT_FILE)
         meta = {
             "format": BUNDLE_FORMAT,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -80,6 +89,7 @@ def write_bundle(out: Path, result: RunResult, *, extra_meta: Mapping[str, Any] 
             "items_fingerprint": data.items.fingerprint(),
             "split": {"name": result.split_name, **result.split_sizes},
             "tuning": result.tuning.to_dict() if result.tuning else None,
+            "learned_fusion": result.learned_summary(),
             "metrics": result.report.to_dict()["metrics"],
             "timings": result.timings,
             **dict(extra_meta or {}),

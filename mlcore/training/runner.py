@@ -14,7 +14,7 @@ import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,10 +22,13 @@ import scipy.sparse as sp
 from mlcore.data import Dataset, Split
 from mlcore.evaluation import EvalConfig, EvaluationReport, Scorer, TuneConfig, TuneResult, evaluate, tune_weights
 from mlcore.fusion import FusionConfig, Normalization
+from mlcore.fusion.features import Context
+from mlcore.fusion.learned import BoundLearned, LearnedConfig, LearnedFusion
 from mlcore.runtime.callback import Callback, NullCallback
 from mlcore.training.budget import BudgetConfig, scoring_batch_users, tuning_users
 
 FUSED = "fused"
+WEIGHTED = "weighted"  # the weighted fusion's name in reports, beside the learned one under FUSED
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,9 @@ class RunConfig:
     best on validation (equal weights are used when there is nothing to tune on: then rank).
     ``score_mb``: the user×item score blocks tuning and evaluation may hold at once; on large
     catalogues fewer users are scored per batch (and tuned on) to stay within it.
+    ``learned``: also train the learned fusion on validation (:mod:`mlcore.training.learned_fusion`); it
+    becomes the run's fusion (``mode`` learned) unless there is too little data. ``learned_ablation``:
+    signals whose learned-minus-signal ranker is trained and evaluated too (``fused-minus-<signal>``).
     """
 
     signals: tuple[SignalSpec, ...]
@@ -77,6 +83,9 @@ class RunConfig:
     batch_users: int = 1024
     weights: Mapping[str, float] | None = None
     score_mb: int = BudgetConfig.score_mb
+    learned: bool = True
+    learned_config: LearnedConfig = LearnedConfig()
+    learned_ablation: tuple[str, ...] = ("text",)
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.signals]
@@ -98,15 +107,26 @@ class RunResult:
     split_name: str
     split_sizes: dict[str, int]
     timings: dict[str, float] = field(default_factory=dict)
+    learned: LearnedFusion | None = None
+    learned_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "split": {"name": self.split_name, **self.split_sizes},
             "fusion": self.fusion.to_dict(),
+            "learned": self.learned_summary(),
             "tuning": self.tuning.to_dict() if self.tuning else None,
             "report": self.report.to_dict(),
             "timings": self.timings,
         }
+
+
+    def learned_summary(self) -> dict[str, Any]:
+        """Whether the learned fusion serves (``used``), why (``note``), its routes and training figures."""
+        if self.learned is None:
+            return {"used": False, "note": self.learned_note}
+        return {"used": True, "note": self.learned_note, "routes": dict(self.learned.routes),
+                "signals": list(self.learned.signals), "info": dict(self.learned.info)}
 
 
 def _fit_all(
@@ -195,6 +215,15 @@ def run(
         weights = {s.name: 1.0 for s in config.signals}
     normalization = tuning.normalization if tuning else ("rank" if config.normalization == "auto" else config.normalization)
     fusion = FusionConfig(weights, normalization=normalization)
+    # -- learned fusion (kept in one block: it needs the validation fits) --
+    learned: dict[str, LearnedFusion] = {}
+    learned_note = "not asked for" if not config.learned else "needs a validation window and two signals or more"
+    if config.learned and has_validation and len(config.signals) > 1:
+        if models is None:
+            models = _fit_all(config.signals, split.train, cb, timings, "validation")
+        learned, learned_note = _train_learned(models, split, config, fusion, timings, cb)
+        if FUSED in learned:
+            fusion = dataclasses.replace(fusion, mode="learned")
 
     fitted_on = split.train_and_validation() if (config.refit and has_validation) else split.train
     if models is None or fitted_on is not split.train:
@@ -205,15 +234,23 @@ def run(
     eval_started = time.perf_counter()
     scorers: dict[str, Scorer] = {name: m.score for name, m in models.items()}
     scorers.update(peers or {})
+    routed = {}
+    if learned:
+        ctx, seen = Context.from_dataset(fitted_on), sp.csr_matrix(fitted_on.matrix(binary=True))
+        routed = {name: BoundLearned(model, ctx, seen, fusion) for name, model in learned.items()}
     report = evaluate(
         scorers,
         split,
         EvalConfig(ks=config.ks, ablation=config.ablation,
                    batch_users=scoring_batch_users(split.n_items, len(scorers), config.batch_users, config.score_mb)),
-        fusions={FUSED: fusion} if len(models) > 1 else {},
+        fusions=({WEIGHTED: fusion} if learned else {FUSED: fusion}) if len(models) > 1 else {},
         item_vectors=item_vectors,
         fitted_on=fitted_on,
+        routed=routed,
     )
+    if len(models) > 1 and not learned:  # the weighted fusion is the fused list: name it both ways
+        for by in report.metrics.values():
+            cast(dict[str, Any], by)[WEIGHTED] = by[FUSED]
     timings["evaluate"] = time.perf_counter() - eval_started
     timings.update({f"score:{name}:test": secs for name, secs in report.timings.items()})
     timings["total"] = time.perf_counter() - started
@@ -227,7 +264,37 @@ def run(
         split_name=split.name,
         split_sizes=split.describe(),
         timings=timings,
+        learned=learned.get(FUSED),
+        learned_note=learned_note,
     )
+
+
+def _train_learned(models: Mapping[str, Any], split: Split, config: RunConfig, fusion: FusionConfig,
+                   timings: dict[str, float], cb: Callback) -> tuple[dict[str, LearnedFusion], str]:
+    """The learned fusion (under FUSED) and its ablations (``fused-minus-<signal>``), or {} and why not."""
+    from mlcore.training.learned_fusion import score_validation, train_learned
+
+    cb.check()
+    cb.progress(phase="learn-fusion", done=0, total=1)
+    started = time.perf_counter()
+    cap = tuning_users(split.n_items, len(models), max(config.tune_config.max_users, 4000), config.score_mb)
+    v = score_validation(models, split, max_users=cap, batch=config.batch_users, config=config.learned_config)
+    model, note = train_learned(v, fusion, config.learned_config)
+    cb.log(note)
+    out: dict[str, LearnedFusion] = {}
+    if model is not None:
+        out[FUSED] = model
+        for name in config.learned_ablation if config.ablation else ():
+            if name in models and len(models) > 1:
+                cb.check()
+                ablated, why = train_learned(v, fusion, config.learned_config, leave_out=(name,))
+                if ablated is not None:
+                    out[f"{FUSED}-minus-{name}"] = ablated
+                else:
+                    cb.log(f"{FUSED}-minus-{name}: {why}")
+    timings["learn-fusion"] = time.perf_counter() - started
+    cb.progress(phase="learn-fusion", done=1, total=1, metrics={"seconds": timings["learn-fusion"]})
+    return out, note
 
 
 def _headline(report: EvaluationReport) -> float:

@@ -41,17 +41,19 @@ def frames(products: int = 20, shoppers: int = 8, events: int = 120, seed: int =
     return pd.DataFrame(rows), prods
 
 
-def build_bundle(folder: Path) -> Path:
-    events, products = frames()
+def build_bundle(folder: Path, **sizes: int) -> Path:
+    """Train and write the bundle; ``sizes``: :func:`frames` arguments (enough shoppers train a learned fusion)."""
+    events, products = frames(**sizes)
     data = Dataset.from_frames(events, products)
     split = temporal_split(data, "2011-11-10", validation_days=15)
     result = run(data, split, RunConfig(signals=tuple(SignalSpec(n) for n in SIGNALS), ablation=False))
     return write_bundle(folder, result)
 
 
-def mirror(catalog: Catalog, folder: Path) -> ModelVersion:
-    """Write the bundle's products, shoppers and events to ``catalog`` and register it as the active version."""
-    events, products = frames()
+def mirror(catalog: Catalog, folder: Path, fusion: dict | None = None, **sizes: int) -> ModelVersion:
+    """Write the bundle's products, shoppers and events to ``catalog`` and register it as the active version
+    (``fusion``: the version's fusion dict; ``sizes`` as given to :func:`build_bundle`)."""
+    events, products = frames(**sizes)
     rows = Product.objects.bulk_create(
         Product(catalog=catalog, external_id=r["item_id"], title=r["title"], category_path=r["category"],
                 brand=r["brand"], price=r["price"], in_stock=bool(r["in_stock"]),
@@ -64,7 +66,8 @@ def mirror(catalog: Catalog, folder: Path) -> ModelVersion:
         Event(catalog=catalog, shopper=shoppers[r["user_id"]], product=by_item[r["item_id"]], type=EventType.PURCHASE,
               quantity=1, timestamp=r["timestamp"]) for r in events.to_dict("records"))
     return ModelVersion.objects.create(catalog=catalog, number=1, artifact_path=str(folder), state=VersionState.ACTIVE,
-                                       signals={n: {} for n in SIGNALS}, fusion={}, data_fingerprint="f", split="t")
+                                       signals={n: {} for n in SIGNALS}, fusion=fusion or {}, data_fingerprint="f",
+                                       split="t")
 
 
 FUSION_WEIGHTS = {"popularity": 0.3, "item_knn": 1.0, "ease": 1.0}  # the editor_form's and the views' default config

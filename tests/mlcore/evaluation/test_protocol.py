@@ -74,7 +74,7 @@ def test_fusions_and_ablations_are_reported_and_json_ready(split):
     assert ablation["good"] < 0  # leaving out the informative signal hurts
     payload = json.loads(json.dumps(report.to_dict()))
     assert payload["fusions"]["fused"]["weights"] == {"good": 1.0, "noise": 0.2}
-    assert set(payload["metrics"]) == {"all", "exclude_seen", "cold_start"}
+    assert set(payload["metrics"]) == {"all", "exclude_seen", "cold_start", "new_shoppers"}
 
 
 def test_callables_are_scored_in_batches(split):
@@ -106,3 +106,14 @@ def test_the_cold_slice_reports_its_chance_level(split):
     report = evaluate({"o": oracle(split)}, split)
     # a5 and b5 were never bought: two candidates, so a random top-20 finds everything
     assert report.cold_candidates == 2 and report.cold_chance_recall(20) == 1.0
+
+
+def test_the_new_shoppers_slice_holds_only_shoppers_with_short_histories(split):
+    from mlcore.fusion.features import NEW_SHOPPER_ITEMS
+
+    report = evaluate({"good": oracle(split)}, split)
+    history = np.diff(split.train.matrix(binary=True).indptr)
+    expected = [u for u in split.test_users() if history[u] <= NEW_SHOPPER_ITEMS]
+    assert report.users["new_shoppers"] == len(expected)
+    if expected:
+        assert report.get("good", "recall@10", "new_shoppers") == 1.0
