@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from mlcore.data import MEDIA_COLUMNS
+
 CORE_COLUMNS = ("item_id", "title", "description", "category", "brand")
-NOT_TEXT = ("image_path", "image_url")  # where a picture is, not what the product is
 ATTR_PREFIX = re.compile(r"^attr_(?:[tn]_)?")
 FIELDS = ("title", "brand", "category", "description", "attributes")
 
@@ -39,7 +40,7 @@ class ProductTextConfig:
 
 def product_texts(products: pd.DataFrame, config: ProductTextConfig = ProductTextConfig()) -> list[str]:
     """One text per row of ``products`` (same order), e.g. ``"Red mug. Acme. Home > Kitchen. ..."``."""
-    attributes = [c for c in products.columns if c not in CORE_COLUMNS and c not in NOT_TEXT]
+    attributes = [c for c in products.columns if c not in CORE_COLUMNS and c not in MEDIA_COLUMNS]
     columns = {c: _clean(products[c]) if c in products else None for c in ("title", "brand", "category", "description")}
     attr_parts = _attribute_parts(products, attributes, config.max_attributes)
     texts: list[str] = []
