@@ -2,7 +2,7 @@
 
 Importing this package registers them all; use :func:`get` to look one up.
 """
-from mlcore.recommenders import ease, item_knn, kg, mf, popularity, repeat, text  # noqa: F401  (registers them)
+from mlcore.recommenders import ease, image, item_knn, kg, mf, popularity, repeat, sequential, text  # noqa: F401  (registers them)
 from mlcore.recommenders.base import REGISTRY, Recommender, get, load, register
 
 __all__ = ["REGISTRY", "Recommender", "get", "load", "register"]

@@ -53,6 +53,8 @@ class Recommender(ABC):
 
     name: ClassVar[str]
     Config: ClassVar[type[Any]] = NoConfig
+    arrays_file: ClassVar[str] = "arrays.npz"
+    """Where :meth:`save` writes the arrays: ``.npz``, or ``.safetensors`` for torch models' weights."""
 
     def __init__(self, config: Any | None = None) -> None:
         self.config = config if config is not None else self.Config()
@@ -111,7 +113,13 @@ class Recommender(ABC):
         folder.mkdir(parents=True, exist_ok=True)
         self.users.save(folder / "users.json")
         self.items.save(folder / "items.json")
-        np.savez(folder / "arrays.npz", **self._save_arrays())  # type: ignore[arg-type]
+        arrays = self._save_arrays()
+        if self.arrays_file.endswith(".safetensors"):
+            from safetensors.numpy import save_file
+
+            save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(folder / self.arrays_file))
+        else:
+            np.savez(folder / self.arrays_file, **arrays)  # type: ignore[arg-type]
         meta = {
             "algorithm": self.name,
             "config": dataclasses.asdict(self.config),
@@ -133,8 +141,13 @@ class Recommender(ABC):
         model.items = IdMap.load(folder / "items.json")
         if model.users.fingerprint() != meta["users_fingerprint"] or model.items.fingerprint() != meta["items_fingerprint"]:
             raise ValueError(f"{folder}: id maps do not match the fingerprints in meta.json")
-        with np.load(folder / "arrays.npz", allow_pickle=False) as npz:
-            model._load_arrays({key: npz[key] for key in npz.files})
+        if cls.arrays_file.endswith(".safetensors"):
+            from safetensors.numpy import load_file
+
+            model._load_arrays(load_file(str(folder / cls.arrays_file)))
+        else:
+            with np.load(folder / cls.arrays_file, allow_pickle=False) as npz:
+                model._load_arrays({key: npz[key] for key in npz.files})
         return model
 
 

@@ -16,6 +16,10 @@
   explanation has a :class:`~mlcore.fusion.Contribution` per source and a path "similar to <title> you
   just viewed" naming the seed it owes most to. Items similar to no seed come after, by popularity.
   ``fallback="session"``.
+- **the live session's order**: when the bundle has the ``sequential`` signal (weighted in its fusion), the
+  request's ``recent_items`` are read by it as a sequence — after a known shopper's newest training items,
+  or alone for a guest — so its scores follow the last click, not the training snapshot; an item owed
+  mostly to it is explained "because you just viewed <title>" (see :func:`live_sequential`).
 - **nothing known** → the most popular items (shoppers who have each item in the bundle), through the
   same rules. ``fallback="popular"``.
 
@@ -26,7 +30,8 @@ to ``offset + n`` and sliced, so page 2 never repeats page 1.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,6 +44,7 @@ from mlcore.serving.requests import RecommendRequest, RecommendResponse
 SESSION_DECAY = 0.8  # a seed's weight is SESSION_DECAY ** age (0: the newest)
 SESSION_SEEDS = 20  # the newest recent items that seed a guest's ranking
 CONTEXT_SHARE = 0.3  # the context item's signal weight, as a share of the fusion's positive weights
+SEQUENTIAL = "sequential"  # the signal that reads the live session's order (mlcore.recommenders.sequential)
 
 
 def recommend(
@@ -55,6 +61,7 @@ def recommend(
     recent_seen: Iterable[object] = (),
     popular: bool = True,
     similar: SimilarConfig = SimilarConfig(),
+    live: Mapping[str, tuple[float, np.ndarray]] | None = None,
 ) -> RecommendResponse:
     """The page of items for ``request`` (see the module doc for the three ways).
 
@@ -63,7 +70,8 @@ def recommend(
     exclude-bought rule. ``products``: the bundle's product table with current values (stock), one row
     per item. ``recent_seen``: item ids seen lately, for the exclude-recent rule. ``popular=False``: when
     nothing is known, serve nothing (the operator turned the fallback off). ``similar``: the source weights
-    of a guest's session ranking. ValueError names an unknown filter column and the known ones.
+    of a guest's session ranking. ``live``: more signals for a known shopper's fusion (the online state's:
+    ``{name: (weight, raw scores (n_items,))}``). ValueError names an unknown filter column and the known ones.
     """
     rules = list(rules)
     table = bundle.products if products is None else products
@@ -81,9 +89,17 @@ def recommend(
             rows, _weights, by_seed = session_signals(bundle, context_col, similar)
             if rows:
                 also = {"context": (CONTEXT_SHARE * sum(w for w in f.weights.values() if w > 0), by_seed[0])}
+        if live:
+            also = {**(also or {}), **live}
+        clicked = _cols(bundle, request.recent_items)
+        sequence = live_sequential(bundle, request.shopper, clicked, fusion or bundle.fusion)
+        if sequence is not None:
+            also = {**(also or {}), SEQUENTIAL: sequence[0]}
         recs = bundle.recommend(request.shopper, k, fusion=fusion, rules=rules, mmr_lambda=mmr_lambda,
                                 item_vectors=item_vectors, candidates=candidates, extra_seen=extra_seen,
                                 products=products, recent=recent, context=request.context, allowed=allowed, also=also)
+        if sequence is not None:
+            recs = _because_just_viewed(bundle, recs, clicked)
         return RecommendResponse(tuple(recs[page]), None)
     bought = _cols(bundle, extra_seen)
     seeds = session_seeds(bundle, request)
@@ -156,9 +172,14 @@ def _session(bundle: Bundle, seeds: np.ndarray, k: int, *, allowed: np.ndarray, 
              item_vectors: np.ndarray | None, candidates: int, products: pd.DataFrame | None,
              recent: Sequence[object], context: str) -> list[Explanation]:
     rows, weights, by_seed = session_signals(bundle, seeds, similar)
+    sequence = live_sequential(bundle, None, seeds, bundle.fusion)
+    if sequence is not None:  # the guest's clicks in order: what comes next, weighing like the best similarity source
+        rows, weights = {**rows, SEQUENTIAL: sequence[0][1]}, {**weights, SEQUENTIAL: max(weights.values(), default=1.0)}
     if not rows:
         return []
     related = allowed & (by_seed.sum(axis=0) > 0)
+    if sequence is not None:
+        related |= allowed & (np.argsort(np.argsort(-sequence[0][1])) < max(candidates, k))
     recs = bundle.rank(rows, FusionConfig(weights, "minmax"), k, bought=bought, rules=rules, mmr_lambda=mmr_lambda,
                        item_vectors=item_vectors, candidates=candidates, products=products, recent=recent,
                        context=context, allowed=related)
@@ -166,6 +187,9 @@ def _session(bundle: Bundle, seeds: np.ndarray, k: int, *, allowed: np.ndarray, 
     context_col = _cols(bundle, [context_item] if context_item else [])
     out = []
     for e in recs:
+        if sequence is not None and _owed_to_sequential(e):
+            out.extend(_because_just_viewed(bundle, [e], sequence[1]))
+            continue
         seed = int(seeds[int(np.argmax(by_seed[:, e.item]))])
         where = "you are viewing" if len(context_col) and seed == int(context_col[0]) else "you just viewed"
         out.append(dataclasses.replace(e, path=f"similar to {titles[seed]} {where}",
@@ -198,10 +222,46 @@ def popular_items(bundle: Bundle, k: int, *, allowed: np.ndarray | None = None, 
                         extra={"item_id": bundle.items.ids[i], "title": str(titles[i])}) for i, s, n in picked]
 
 
+def live_sequential(bundle: Bundle, shopper: object | None, clicked: np.ndarray, fusion: FusionConfig
+                    ) -> tuple[tuple[float, np.ndarray], np.ndarray] | None:
+    """The ``sequential`` signal read from the live session: ``((weight, raw scores (n_items,)), sequence)``,
+    or None when the bundle has no such signal (or it weighs nothing) or there are no ``clicked`` items.
+
+    ``clicked``: the session's item columns, oldest first (a guest's recent items, or a known shopper's
+    clicks since the bundle was trained); a known ``shopper``'s newest training items come before them,
+    so the scores follow the last click instead of the training snapshot. The weight is the fusion's."""
+    model: Any = bundle.models.get(SEQUENTIAL)
+    weight = float(fusion.weights.get(SEQUENTIAL, 0.0))
+    if model is None or not hasattr(model, "score_sequences") or weight <= 0 or not len(clicked):
+        return None
+    history = model.user_history(bundle.user_index(shopper)) if shopper is not None else np.zeros(0, dtype=np.int64)
+    sequence = np.concatenate([history, np.asarray(clicked, dtype=np.int64)])
+    return (weight, model.score_sequences([sequence])[0]), sequence
+
+
+def _owed_to_sequential(e: Explanation) -> bool:
+    best = max(e.contributions, key=lambda c: c.value, default=None)
+    return best is not None and best.signal == SEQUENTIAL and best.value > 0
+
+
+def _because_just_viewed(bundle: Bundle, recs: Sequence[Explanation], sequence: np.ndarray) -> list[Explanation]:
+    """Items whose largest contribution is ``sequential`` get the path "because you just viewed <title>",
+    naming the recent item of ``sequence`` they are most like (``extra["because_of"]`` its id)."""
+    model: Any = bundle.models[SEQUENTIAL]
+    out = []
+    for e in recs:
+        seed = model.because(sequence, e.item) if e.path is None and _owed_to_sequential(e) else -1
+        if seed >= 0:
+            e = dataclasses.replace(e, path=f"because you just viewed {bundle.titles[seed]}",
+                                    extra={**dict(e.extra), "because_of": bundle.items.ids[seed]})
+        out.append(e)
+    return out
+
+
 def _cols(bundle: Bundle, ids: Iterable[object]) -> np.ndarray:
     cols = bundle.items.index(list(ids))
     return cols[cols >= 0].astype(np.int64)
 
 
-__all__ = ["CONTEXT_SHARE", "SESSION_DECAY", "SESSION_SEEDS", "allowed_items", "popular_items",
+__all__ = ["CONTEXT_SHARE", "SESSION_DECAY", "SESSION_SEEDS", "allowed_items", "live_sequential", "popular_items",
            "recommend", "session_seeds", "session_signals"]

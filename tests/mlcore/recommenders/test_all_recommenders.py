@@ -10,12 +10,15 @@ import pytest
 
 from mlcore.recommenders import REGISTRY, Recommender, load
 from tests.mlcore.conftest import CLUSTER_B, tiny_dataset
+from tests.mlcore.image_data import tiny_clip, tiny_dataset_with_images
 
 FAST_CONFIGS: dict[str, dict[str, object]] = {
     "mf": {"epochs": 60, "factors": 8, "batch_size": 4, "lr": 0.05, "device": "cpu"},
     "item_knn": {"shrink": 0.0},
     "ease": {"l2": 1.0},
     "text": {"device": "cpu", "finetune": False},
+    "sequential": {"text_init": False, "device": "cpu", "epochs": 30, "dim": 16, "heads": 1, "layers": 1,
+                   "batch_size": 4, "lr": 1e-2},
 }
 # Not personal by design: the same list for everyone, or only the shopper's own past items.
 NOT_PERSONALISED = {"popularity", "repeat"}
@@ -24,9 +27,18 @@ SLOW = {"text"}  # loads the transformer
 NAMES = [pytest.param(name, marks=[pytest.mark.slow] if name in SLOW else []) for name in sorted(REGISTRY)]
 
 
+NEEDS_PICTURES = {"image"}  # fitted on the tiny shop with a picture per product and a tiny random CLIP
+
+
 def make(name: str) -> Recommender:
     cls = REGISTRY[name]
-    return cls(cls.Config(**FAST_CONFIGS.get(name, {})))
+    extra: dict[str, object] = {"model": tiny_clip(), "device": "cpu"} if name in NEEDS_PICTURES else {}
+    return cls(cls.Config(**FAST_CONFIGS.get(name, {}), **extra))
+
+
+def data_for(name: str):
+    """The tiny shop, with pictures for the recommenders that need them."""
+    return tiny_dataset_with_images() if name in NEEDS_PICTURES else tiny_dataset()
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +48,7 @@ def fitted() -> dict[str, Recommender]:
 
 def fit(name: str, cache: dict[str, Recommender]) -> Recommender:
     if name not in cache:
-        cache[name] = make(name).fit(tiny_dataset())
+        cache[name] = make(name).fit(data_for(name))
     return cache[name]
 
 
@@ -55,7 +67,7 @@ def test_it_ranks_the_unbought_item_of_the_shoppers_cluster_above_the_other_clus
     if name in NOT_PERSONALISED:
         pytest.skip(f"{name} is not personalised; see its own tests")
     model = fit(name, fitted)
-    data = tiny_dataset()
+    data = data_for(name)
     u1, u5 = data.users.index(["u1", "u5"])
     a4, b4 = data.items.index(["a4", "b4"])
     scores = model.score(np.array([u1, u5]))
@@ -67,7 +79,7 @@ def test_it_ranks_the_unbought_item_of_the_shoppers_cluster_above_the_other_clus
 
 @pytest.mark.parametrize("name", NAMES)
 def test_it_scores_shoppers_without_history_without_crashing(name):
-    data = tiny_dataset()
+    data = data_for(name)
     no_history = data.with_events(data.events[data.events["user_id"] != "u8"])
     model_without_u8 = make(name).fit(no_history)
     rows = model_without_u8.score(np.array([data.users.index_of("u8"), -1]))
