@@ -22,6 +22,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 	touch $@ $(VENV)/.run-installed
 
 ## run: set up and start the dashboard at http://127.0.0.1:8000 with a local Celery worker
+run: export DEBUG ?= true
 run: $(VENV)/.run-installed
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py bootstrap_demo

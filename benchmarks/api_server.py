@@ -34,10 +34,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def server_start(port: int, logfile: Path, server_env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """gunicorn (2 sync workers, one BLAS/torch thread each) on ``port``, once it answers health/live."""
+def server_start(port: int, logfile: Path, server_env: dict[str, str], *, workers: int = 2) -> subprocess.Popen[bytes]:
+    """gunicorn (``workers`` sync workers, one BLAS/torch thread each) on ``port``, once it answers health/live."""
     env = {**os.environ, **server_env, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "recsite.wsgi", "-w", "2", "--threads", "1",
+    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "recsite.wsgi", "-w", str(workers), "--threads", "1",
                "-b", f"127.0.0.1:{port}", "--timeout", "120", "--graceful-timeout", "60"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=logfile.open("wb"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60

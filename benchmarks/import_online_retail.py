@@ -56,7 +56,7 @@ def main() -> None:
     slug = f"bench-{int(time.time())}"
     catalog = catalog_create(name=f"Online Retail benchmark {slug}", slug=slug)
     start = time.perf_counter()
-    batch = import_file(catalog=catalog, kind="events", path=source, mapping=MAPPING)
+    batch = import_file(catalog=catalog, kind="events", path=source, mapping=MAPPING, unknown_products="create")
     seconds = time.perf_counter() - start
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
     rows = batch.rows_total or 0

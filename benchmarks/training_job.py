@@ -33,7 +33,7 @@ def demo_catalog() -> Any:
     catalog = Catalog.objects.filter(slug=DEMO_SLUG).first()
     if catalog is None or not catalog.events.exists():
         catalog = catalog or catalog_create(name=DEMO_NAME, slug=DEMO_SLUG)
-        import_file(catalog=catalog, kind="events", path=DEMO_FILE, mapping=DEMO_MAPPING)
+        import_file(catalog=catalog, kind="events", path=DEMO_FILE, mapping=DEMO_MAPPING, unknown_products="create")
     return catalog
 
 

@@ -14,15 +14,19 @@ from dashboard.models import (
     ColumnMapping,
     EvaluationReport,
     Event,
+    Experiment,
     FusionConfig,
     FusionConfigRevision,
     ImportBatch,
     Impression,
+    Membership,
     ModelVersion,
+    OnlineState,
     Product,
     SearchSettings,
     Shopper,
     TrainingJob,
+    Variant,
 )
 
 
@@ -44,10 +48,21 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(Shopper)
 class ShopperAdmin(admin.ModelAdmin):
+    """Deleting a shopper here erases them everywhere (snapshots, uploads, impressions: the privacy service)."""
+
     list_display = ("external_id", "catalog", "created_at")
     list_filter = ("catalog",)
     search_fields = ("external_id",)
     list_select_related = ("catalog",)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        from dashboard.services.privacy import shopper_erase
+
+        shopper_erase(catalog=obj.catalog, external_id=obj.external_id, by=request.user, via="django admin")
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset.select_related("catalog"):
+            self.delete_model(request, obj)
 
 
 @admin.register(Event)
@@ -158,11 +173,47 @@ class AutoTuneRunAdmin(admin.ModelAdmin):
 
 
 # Search settings
+@admin.register(OnlineState)
+class OnlineStateAdmin(admin.ModelAdmin):
+    list_display = ("catalog", "trending_half_life_hours", "trending_share", "co_occurrence_share", "applied_event_id",
+                    "last_applied_at", "pending_since")
+    # the half-life is set on the Real time page (or rebuild_online_state --half-life): changing it rebuilds the state
+    readonly_fields = ("trending_half_life_hours", "applied_event_id", "events_applied", "last_applied_at",
+                       "lag_ms_p95", "pending_since", "last_error", "rebuilt_at")
+    list_select_related = ("catalog",)
+
+
 @admin.register(SearchSettings)
 class SearchSettingsAdmin(admin.ModelAdmin):
     list_display = ("name", "catalog", "mode", "fusion", "lexical_weight", "dense_weight", "profile_weight", "is_default")
     list_filter = ("catalog", "mode")
     list_select_related = ("catalog",)
+
+
+class VariantInline(admin.TabularInline):
+    model = Variant
+    extra = 0
+    raw_id_fields = ("fusion_config", "model_version", "search_settings")
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(admin.ModelAdmin):
+    """Read and correct experiments here; start, stop and ship them on their dashboard page (audited)."""
+
+    list_display = ("name", "catalog", "surface", "state", "primary_metric", "sample_size", "started_at")
+    list_filter = ("catalog", "surface", "state")
+    list_select_related = ("catalog",)
+    readonly_fields = ("state", "salt", "started_at", "stopped_at", "shipped_at", "shipped_variant")
+    inlines = (VariantInline,)
+
+
+@admin.register(Variant)
+class VariantAdmin(admin.ModelAdmin):
+    """Variants are edited with their experiment (inline there); listed here to find one by its config."""
+
+    list_display = ("experiment", "name", "is_control", "allocation", "fusion_config", "model_version")
+    list_select_related = ("experiment",)
+    raw_id_fields = ("fusion_config", "model_version", "search_settings")
 
 
 # Storefront API
@@ -195,3 +246,13 @@ class ImpressionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """A user's role in one catalog (install-wide roles are the groups of the same name)."""
+
+    list_display = ("user", "catalog", "role", "shopper_ids", "created_at")
+    list_filter = ("catalog", "role")
+    search_fields = ("user__username",)
+    list_select_related = ("user", "catalog")

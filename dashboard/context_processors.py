@@ -6,7 +6,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from dashboard import roles
-from dashboard.models import Catalog
+from dashboard.services.access import visible_catalogs
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -15,7 +15,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {}
     role = roles.role_of(user)
     return {
-        "nav_catalogs": Catalog.objects.only("name", "slug"),
+        "nav_catalogs": visible_catalogs(user).only("name", "slug"),  # only the catalogs the user has a role in
         "user_role": role,
         "user_role_label": roles.role_label(role),
         "user_can_edit": role in roles.EDITORS,

@@ -5,18 +5,25 @@ from celery import shared_task
 
 from dashboard.models import Catalog, ImportBatch
 from dashboard.services.autotune import TASK_AUTOTUNE, TASK_AUTOTUNE_REAP, autotune_reap, autotune_run
-from dashboard.services.imports import TASK_NAME
+from dashboard.services.imports import TASK_NAME, imports_reap
 from dashboard.services.imports import import_run as run
 from dashboard.services.search_index import TASK_CATCH_UP, index_add_new_products
 from dashboard.services.training import TASK_REAP, TASK_RUN, jobs_reap, training_job_run
 from dashboard.services.training_schedules import TASK_SCHEDULED, training_scheduled_launch
 
 
-@shared_task(name=TASK_NAME)
+@shared_task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True)
 def import_run(batch_id: int) -> str:
-    """Run the import ``batch_id`` (validate, then write in one transaction); returns its final status."""
-    batch = ImportBatch.objects.select_related("catalog").get(pk=batch_id)
-    return run(batch=batch).status
+    """Run the queued import ``batch_id`` (streamed into one transaction); returns its final status.
+    A redelivery of an import that is no longer queued does nothing (the reaper decides on retries)."""
+    batch = ImportBatch.objects.select_related("catalog").filter(pk=batch_id).first()
+    return run(batch=batch).status if batch is not None else "missing"
+
+
+@shared_task(name="dashboard.import_reap")
+def import_reap() -> dict[str, list[int]]:
+    """Beat: requeue or fail imports whose worker died; send again imports the broker never took."""
+    return imports_reap()
 
 
 # -- training jobs ------------------------------------------------------------

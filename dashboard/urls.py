@@ -1,9 +1,12 @@
 from django.urls import path
 
 from dashboard.views import catalog as catalog_views
+from dashboard.views import experiments as experiment_views
+from dashboard.views import freshness as freshness_views
 from dashboard.views import fusion as fusion_views
 from dashboard.views import imports as import_views
 from dashboard.views import overview
+from dashboard.views import privacy as privacy_views
 from dashboard.views import search as search_views
 from dashboard.views import storefront as storefront_views
 from dashboard.views import tokens as token_views
@@ -19,10 +22,15 @@ urlpatterns = [
     path("c/<slug:catalog>/events-per-day.csv", overview.events_per_day_csv, name="events_per_day_csv"),
     path("c/<slug:catalog>/products/", catalog_views.products, name="products"),
     path("c/<slug:catalog>/products/<int:pk>/", catalog_views.product_detail, name="product_detail"),
+    path("c/<slug:catalog>/products/<int:pk>/image.jpg", catalog_views.product_image, name="product_image"),
+    path("c/<slug:catalog>/products/picture-check/", catalog_views.picture_check, name="picture_check"),
     path("c/<slug:catalog>/shoppers/", catalog_views.shoppers, name="shoppers"),
     path("c/<slug:catalog>/shoppers/<int:pk>/", catalog_views.shopper_detail, name="shopper_detail"),
     path("c/<slug:catalog>/events/", catalog_views.events, name="events"),
     path("c/<slug:catalog>/events.csv", catalog_views.events_csv, name="events_csv"),
+    path("c/<slug:catalog>/real-time/", freshness_views.freshness_panel, name="freshness"),
+    path("c/<slug:catalog>/real-time/settings/", freshness_views.freshness_settings, name="freshness_settings"),
+    path("c/<slug:catalog>/real-time/rebuild/", freshness_views.freshness_rebuild, name="freshness_rebuild"),
 ]
 
 # Imports (catalog and event files)
@@ -32,6 +40,7 @@ urlpatterns += [
     path("c/<slug:catalog>/imports/new/", import_views.import_new, name="import_new"),
     path("c/<slug:catalog>/imports/<int:pk>/", import_views.import_detail, name="import_detail"),
     path("c/<slug:catalog>/imports/<int:pk>/start/", import_views.import_begin, name="import_start"),
+    path("c/<slug:catalog>/imports/<int:pk>/cancel/", import_views.import_cancel_view, name="import_cancel"),
     path("c/<slug:catalog>/imports/<int:pk>/progress.json", import_views.import_progress_json,
          name="import_progress"),
     path("c/<slug:catalog>/imports/<int:pk>/errors.csv", import_views.import_errors_csv, name="import_errors_csv"),
@@ -103,4 +112,24 @@ urlpatterns += [
     path("c/<slug:catalog>/tokens/new/", token_views.token_create, name="token_create"),
     path("c/<slug:catalog>/tokens/<int:pk>/revoke/", token_views.token_revoke, name="token_revoke"),
     path("c/<slug:catalog>/tokens/origins/", token_views.cors_origins, name="token_origins"),
+]
+
+# Privacy: one shopper's data (export, erase) and the audit log
+
+urlpatterns += [
+    path("c/<slug:catalog>/shoppers/<int:pk>/export.json", privacy_views.shopper_export_json, name="shopper_export"),
+    path("c/<slug:catalog>/shoppers/<int:pk>/erase/", privacy_views.shopper_erase_view, name="shopper_erase"),
+    path("c/<slug:catalog>/audit/", privacy_views.audit_log, name="audit_log"),
+]
+
+# A/B experiments
+
+urlpatterns += [
+    path("c/<slug:catalog>/experiments/", experiment_views.experiments, name="experiments"),
+    path("c/<slug:catalog>/experiments/new/", experiment_views.experiment_new, name="experiment_new"),
+    path("c/<slug:catalog>/experiments/<int:pk>/", experiment_views.experiment_detail, name="experiment_detail"),
+    path("c/<slug:catalog>/experiments/<int:pk>/start/", experiment_views.experiment_start_view,
+         name="experiment_start"),
+    path("c/<slug:catalog>/experiments/<int:pk>/stop/", experiment_views.experiment_stop_view, name="experiment_stop"),
+    path("c/<slug:catalog>/experiments/<int:pk>/ship/", experiment_views.experiment_ship_view, name="experiment_ship"),
 ]

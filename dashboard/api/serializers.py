@@ -110,7 +110,10 @@ class ServedSerializer(serializers.Serializer):
 
 
 class RelatedParams(PageParams):
-    pass
+    shopper = serializers.CharField(required=False, default="", max_length=200,
+                                    help_text="The shopper's id (logged with the impression; decides an A/B variant).")
+    session = serializers.CharField(required=False, default="", max_length=200,
+                                    help_text="A guest's session id (logged with the impression).")
 
 
 class SearchParams(PageParams, FilterParams):

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.models.fusion import FusionConfig
+from dashboard.models.jobs import BackgroundJob
 from dashboard.models.training import FINISHED_STATUSES, JobStatus, ModelVersion
 
 
@@ -15,7 +16,7 @@ class Decision(models.TextChoices):
     DISMISSED = "dismissed", _("dismissed")
 
 
-class AutoTuneRun(models.Model):
+class AutoTuneRun(BackgroundJob):
     """One auto-tune of ``config``'s weights with the recipe of ``version`` (the active one at launch).
 
     ``start_weights`` are the config's weights when the run was launched and ``metric_before``

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.models.catalog import Catalog
+from dashboard.models.jobs import BackgroundJob
 
 
 class ImportKind(models.TextChoices):
@@ -23,11 +24,27 @@ class ImportStatus(models.TextChoices):
     QUEUED = "queued", _("queued")
     RUNNING = "running", _("running")
     SUCCEEDED = "succeeded", _("succeeded")
+    PARTIAL = "partial", _("finished with rejected rows")
     FAILED = "failed", _("failed")
+    CANCELLED = "cancelled", _("cancelled")
 
 
-class ImportBatch(models.Model):
-    """One uploaded file: its progress, counts and row-level error report."""
+FINISHED_IMPORT = (ImportStatus.SUCCEEDED, ImportStatus.PARTIAL, ImportStatus.FAILED, ImportStatus.CANCELLED)
+
+
+class UnknownProducts(models.TextChoices):
+    REJECT = "reject", _("reject the row")
+    CREATE = "create", _("create a placeholder product")
+
+
+class ImportBatch(BackgroundJob):
+    """One uploaded file: its progress, counts and row-level error report.
+
+    ``content_sha256`` is the stored file's hash (the same file uploaded twice is detected);
+    ``natural_key``: events without an event id are deduplicated on (shopper, product, timestamp, type);
+    ``unknown_products``: what an events row whose product is not in the catalog does;
+    ``created_products``: the ids of the placeholders created (the first ones, for the report).
+    """
 
     catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="imports")
     kind = models.CharField(_("kind"), max_length=16, choices=ImportKind.choices)
@@ -41,6 +58,11 @@ class ImportBatch(models.Model):
     original_name = models.CharField(_("file name"), max_length=500)
     size_bytes = models.BigIntegerField(_("size"), default=0)
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    content_sha256 = models.CharField(_("content hash"), max_length=64, blank=True, db_index=True)
+    natural_key = models.BooleanField(_("deduplicate events without ids"), default=False)
+    unknown_products = models.CharField(_("events for unknown products"), max_length=16,
+                                        choices=UnknownProducts.choices, default=UnknownProducts.REJECT)
+    created_products = models.JSONField(_("placeholder products created"), default=list, blank=True)
     phase = models.CharField(_("phase"), max_length=32, blank=True)
     rows_total = models.IntegerField(_("rows"), null=True, blank=True)
     rows_done = models.IntegerField(_("rows done"), default=0)
@@ -59,8 +81,6 @@ class ImportBatch(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -72,7 +92,11 @@ class ImportBatch(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
+        return self.status in FINISHED_IMPORT
+
+    @property
+    def finished(self) -> bool:
+        return self.is_finished
 
 
 class ColumnMapping(models.Model):

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from dashboard.models.catalog import Catalog
+from dashboard.models.jobs import BackgroundJob
 
 
 class JobStatus(models.TextChoices):
@@ -24,7 +25,7 @@ class JobQueue(models.TextChoices):
     GPU = "gpu", _("GPU")
 
 
-class TrainingJob(models.Model):
+class TrainingJob(BackgroundJob):
     """One training run of a catalog's signals; the row the job page polls.
 
     ``params``: ``{"signals": [names], "configs": {name: {field: value}}, "split": {...},

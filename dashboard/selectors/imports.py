@@ -7,8 +7,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from dashboard.models import ColumnMapping, ImportBatch
+from mlcore.data.read_limits import ReadLimits
 from mlcore.data.readers import preview
 from mlcore.data.validate import FIELDS, suggest_mapping
+
+COLUMNS_PER_PAGE = 50
 
 
 def import_list(*, catalog) -> QuerySet[ImportBatch]:
@@ -16,12 +19,13 @@ def import_list(*, catalog) -> QuerySet[ImportBatch]:
     return ImportBatch.objects.filter(catalog=catalog).select_related("created_by").order_by("-created_at")
 
 
-def import_mapping_form(*, batch: ImportBatch) -> dict[str, Any]:
+def import_mapping_form(*, batch: ImportBatch, limits: ReadLimits | None = None) -> dict[str, Any]:
     """Columns, sample rows, target fields and the suggested ``{column: field}`` for a draft batch.
 
     The suggestion starts from the catalog's saved mapping for this kind, then exact and similar names.
+    Only the file's first rows are read (within ``limits``).
     """
-    columns, samples = preview(batch.file.path, name=batch.original_name)
+    columns, samples = preview(batch.file.path, name=batch.original_name, limits=limits)
     saved = ColumnMapping.objects.filter(catalog=batch.catalog, kind=batch.kind).values_list("mapping", flat=True)
     suggested = suggest_mapping(columns, batch.kind, saved=saved.first() or {})
     fields = FIELDS[batch.kind]
@@ -36,21 +40,19 @@ def import_mapping_form(*, batch: ImportBatch) -> dict[str, Any]:
 def import_progress(*, batch: ImportBatch) -> dict[str, Any]:
     """The JSON the progress bar polls: rows done/total, percent, rows/s and ETA (seconds).
 
-    An import passes over the rows twice: checking them (phase ``validating``), then writing them
-    (``writing``, ``rows_done`` restarts from 0); each pass is half of the bar. ``rows_per_s``
-    is file rows fully handled per second of the whole run.
+    An import first counts the file's rows (phase ``checking``, limits checked), then reads, checks and
+    writes them chunk by chunk (``importing``). ``rows_per_s`` is file rows handled per second of the run.
     """
     total = batch.rows_total or 0
     done = batch.rows_done
-    work = (total + done) if batch.phase == "writing" else done  # out of 2 × total
     rate = eta = None
-    if batch.started_at and work:
+    if batch.started_at and done:
         elapsed = ((batch.finished_at or timezone.now()) - batch.started_at).total_seconds()
         if elapsed > 0:
-            rate = (done if batch.is_finished else work / 2) / elapsed
+            rate = done / elapsed
             if total and not batch.is_finished:
-                eta = max(2 * total - work, 0) / (work / elapsed)
-    percent = 100.0 if batch.is_finished else (min(99.0, 50.0 * work / total) if total else 0.0)
+                eta = max(total - done, 0) / rate
+    percent = 100.0 if batch.is_finished else (min(99.0, 100.0 * done / total) if total else 0.0)
     return {
         "id": batch.pk,
         "status": batch.status,
@@ -68,6 +70,8 @@ def import_progress(*, batch: ImportBatch) -> dict[str, Any]:
         "products_created": batch.products_created,
         "products_updated": batch.products_updated,
         "shoppers_created": batch.shoppers_created,
+        "attempts": batch.attempts,
+        "cancel_requested": batch.cancel_requested,
         "error_message": batch.error_message,
         "has_report": bool(batch.error_report),
     }

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django_celery_beat.models import PeriodicTask
 
 from dashboard.models import AuditEntry, Catalog, JobQueue, ModelVersion, TrainingJob, VersionState
+from dashboard.services.bounds import MODEL_FIELDS, known_text_models, server_only
 from mlcore.recommenders import REGISTRY
 
 _FIELD_HELP = re.compile(r"``(\w+)``\s*:\s*(.+?)(?=(?:-\s*)?``\w+``\s*:|$)", re.S)
@@ -77,6 +78,10 @@ def signal_forms(*, names: tuple[str, ...] | None = None) -> list[SignalForm]:
         for f in dataclasses.fields(config_cls):
             kind, choices, optional = _kind(hints.get(f.name, str))
             default = f.default if f.default is not dataclasses.MISSING else None
+            if server_only(name, f.name):
+                continue  # a folder on the server: never typed into a form
+            if f.name in MODEL_FIELDS:  # chosen from the models the server knows, never a typed path
+                kind, choices = "choice", known_text_models()
             if kind == "text" and not isinstance(default, str | type(None)):
                 continue  # tuples and nested configs are not edited from the form
             fields.append(ConfigField(f.name, kind, default, helps.get(f.name, ""), choices, optional))

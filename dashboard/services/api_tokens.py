@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dashboard import roles
 from dashboard.models import PUBLIC_SCOPES, ApiToken, Catalog, Scope, TokenKind
 from dashboard.services.versions import audit
 
@@ -121,6 +122,12 @@ def api_token_create(*, name: str, kind: str, scopes: Iterable[str], catalogs: I
     """
     name, chosen, cats = _clean(name=name, kind=kind, scopes=scopes, catalogs=catalogs, expires_at=expires_at,
                                 throttle_per_minute=throttle_per_minute)
+    # A secret token reaches only catalogs its creator administers; a public (read-only) one those they may view.
+    allowed = roles.is_admin if kind == TokenKind.SECRET else roles.can_view
+    refused = [c.slug for c in cats if getattr(by, "pk", None) and not allowed(by, c)]
+    if refused:
+        raise ApiTokenInputError("catalogs", _("You are not an admin of %(slugs)s: bind the token to your catalogs only.")
+                                 % {"slugs": ", ".join(refused)})
     with transaction.atomic():
         prefix = _new_prefix()
         key = f"{MARKERS[TokenKind(kind)]}{prefix}.{secrets.token_urlsafe(32)}"

@@ -39,6 +39,7 @@ from dashboard.models import (
     ModelVersion,
 )
 from dashboard.selectors.training import active_version
+from dashboard.services import jobs
 from dashboard.services.training_progress import Heartbeat
 from dashboard.services.training_snapshot import (
     DEFAULT_SPLIT,
@@ -82,6 +83,11 @@ def _queue_of(version: ModelVersion) -> str:
     return job.queue if job is not None and job.queue in JobQueue.values else JobQueue.CPU
 
 
+jobs.register(jobs.JobKind(
+    model=AutoTuneRun, task=TASK_AUTOTUNE, max_attempts=lambda: 1_000_000,  # never requeued: the reaper fails it
+    queue=lambda run: _queue_of(run.version) if run.version is not None else JobQueue.CPU))
+
+
 def autotune_start(*, config: FusionConfig, started_by: Any = None) -> AutoTuneRun:
     """Queue an auto-tune of ``config`` with the active version's recipe (after the commit)."""
     catalog = config.catalog
@@ -108,9 +114,7 @@ def autotune_start(*, config: FusionConfig, started_by: Any = None) -> AutoTuneR
                                          celery_task_id=str(uuid.uuid4()))
         audit(actor=started_by, action="fusion.autotune.start", catalog=catalog, target=f"fusion config {config.name}",
               detail={"run": run.pk, "version": version.number, "weights": start})
-        run_id, queue, task_id = run.pk, _queue_of(version), run.celery_task_id
-        transaction.on_commit(lambda: current_app.send_task(TASK_AUTOTUNE, args=[run_id], queue=queue,
-                                                            task_id=task_id))
+        jobs.job_enqueue(run)  # sent after the commit; a broker outage leaves it to the reaper
     return run
 
 
@@ -287,6 +291,7 @@ def autotune_reap(*, stale_after_s: float | None = None) -> list[int]:
             audit(actor=None, action="fusion.autotune.reap", catalog=run.config.catalog,
                   target=f"fusion config {run.config.name}", detail={"run": run.pk})
             reaped.append(run.pk)
+    jobs.redispatch_stranded(AutoTuneRun)  # queued runs the broker never took (it was down at launch)
     return reaped
 
 

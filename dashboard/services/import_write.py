@@ -9,6 +9,7 @@ Events carry an optional ``request_id`` column (the served list they came from).
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -20,11 +21,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 from django.db import connection
+from django.db.models import CharField
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from dashboard.models import Catalog, Event, ImportBatch, Product, Shopper
 from dashboard.services.import_validate import LOOKUP_CHUNK, Plan
+from dashboard.services.online_state import events_stored
 
 BATCH = 2_000
 # file field → Product column
@@ -39,6 +42,16 @@ class WriteCounts:
     products_created: int = 0
     products_updated: int = 0
     shoppers_created: int = 0
+    created_ids: list[str] = dataclasses.field(default_factory=list)  # ids of the products created
+
+    def add(self, other: WriteCounts) -> None:
+        """Add ``other``'s counts (one more chunk of the same import)."""
+        self.rows_imported += other.rows_imported
+        self.duplicates += other.duplicates
+        self.products_created += other.products_created
+        self.products_updated += other.products_updated
+        self.shoppers_created += other.shoppers_created
+        self.created_ids += other.created_ids
 
 
 def write_plan(*, plan: Plan, catalog: Catalog, batch: ImportBatch | None,
@@ -57,10 +70,13 @@ def write_plan(*, plan: Plan, catalog: Catalog, batch: ImportBatch | None,
         fields = frozenset(f for f in ("title", "price") if f in plan.new_products)
         created = (_pg_products if fast else _products)(plan.new_products, fields, catalog, insert_only=True)
         counts.products_created = created.products_created
+        counts.created_ids = created.created_ids
     if fast:
         _pg_events(plan.rows, catalog, batch, counts, on_progress=on_progress)
     else:
         _events(plan.rows, catalog, batch, counts)
+    if counts.rows_imported:
+        events_stored(catalog_id=catalog.pk)  # the online state applies them once the caller's transaction commits
     return counts
 
 
@@ -124,6 +140,7 @@ def _products(rows: pd.DataFrame, mapped: frozenset[str], catalog: Catalog, inse
         fields = [PRODUCT_COLUMNS[f] for f in PRODUCT_COLUMNS if f in mapped] + ["attributes", "updated_at"]
         Product.objects.bulk_update(changed, fields, batch_size=500)
     counts.products_created, counts.products_updated = len(new), len(changed)
+    counts.created_ids = [p.external_id for p in new]
     counts.rows_imported = len(new) + len(changed)
     return counts
 
@@ -202,6 +219,10 @@ def _pg_products(rows: pd.DataFrame, mapped: frozenset[str], catalog: Catalog, i
     typed = {"price": "numeric", "in_stock": "boolean", "attributes": "jsonb"}
     defaults = {"title": "''", "description": "''", "category_path": "''", "brand": "''", "price": "NULL",
                 "currency": "%(currency)s", "image_url": "''", "in_stock": "true", "attributes": "'{}'::jsonb"}
+    # Text columns the file never fills (added to the model later) start empty, as Django's default would.
+    defaults.update({str(f.column): "''" for f in Product._meta.concrete_fields
+                     if isinstance(f, CharField) and not f.null and f.column not in defaults
+                     and f.column != "external_id"})
     with connection.cursor() as c:
         raw = c.cursor
         raw.execute(f"DROP TABLE IF EXISTS {table}")
@@ -221,11 +242,13 @@ def _pg_products(rows: pd.DataFrame, mapped: frozenset[str], catalog: Catalog, i
         raw.execute(
             f"INSERT INTO dashboard_product (catalog_id, external_id, {', '.join(defaults)}, created_at, updated_at) "
             f"SELECT %(catalog)s, t.external_id, {select}, now(), now() FROM {table} t "
-            f"ON CONFLICT (catalog_id, external_id) {conflict} RETURNING (xmax = 0)",
+            f"ON CONFLICT (catalog_id, external_id) {conflict} RETURNING (xmax = 0), external_id",
             {"catalog": catalog.pk, "currency": catalog.default_currency},
         )
-        created = [row[0] for row in raw.fetchall()]
+        returned = raw.fetchall()
+        created = [row[0] for row in returned]
         raw.execute(f"DROP TABLE {table}")
+    counts.created_ids = [row[1] for row in returned if row[0]]
     counts.products_created = sum(created)
     counts.products_updated = len(created) - counts.products_created
     counts.rows_imported = len(created)

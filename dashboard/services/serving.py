@@ -35,6 +35,7 @@ from dashboard.models import Catalog, Event, EventType, Fallback, FusionConfig, 
 from dashboard.selectors.fusion import fusion_config_default
 from dashboard.selectors.training import active_version
 from dashboard.services.fusion import FusionConfigError, FusionSettings, config_settings, parse_settings
+from dashboard.services.online_state_serving import live_signals
 from mlcore.fusion import (
     ExcludeBought,
     ExcludeRecent,
@@ -85,8 +86,14 @@ def bundle_for(version: ModelVersion) -> Bundle:
         if bundle is None:
             try:
                 bundle = load_bundle(version.artifact_path)
-            except FileNotFoundError as exc:
-                raise ServingError(f"version {version.number}'s artifacts are missing ({exc}); retrain") from None
+            except FileNotFoundError:  # the message names no server path: pages show it to every role
+                log.warning("version %s: artifacts missing from %s", version.pk, version.artifact_path)
+                raise ServingError(f"version {version.number}'s artifacts are missing; roll back to an earlier "
+                                   "version or train a new one") from None
+            except Exception as exc:  # truncated or damaged files: whatever the reader raised
+                log.warning("version %s: artifacts at %s unreadable: %r", version.pk, version.artifact_path, exc)
+                raise ServingError(f"version {version.number}'s artifacts are damaged and cannot be read; roll back "
+                                   "to an earlier version or train a new one") from None
             for old in [k for k in _CACHE if k[0] == version.pk or k not in _in_use()]:
                 _CACHE.pop(old, None)
                 _VECTORS.pop(old, None)
@@ -95,14 +102,20 @@ def bundle_for(version: ModelVersion) -> Bundle:
 
 
 def _in_use() -> set[tuple[int, str]]:
-    return set(ModelVersion.objects.filter(state="active").values_list("pk", "artifact_path"))
+    """The bundles worth keeping: active versions and those a running experiment serves."""
+    from dashboard.services.experiments.assignment import experiment_version_keys
+
+    return set(ModelVersion.objects.filter(state="active").values_list("pk", "artifact_path")) | experiment_version_keys()
 
 
 def clear_cache() -> None:
+    from dashboard.services.experiments.assignment import cache_clear as experiments_cache_clear
+
     with _LOCK:
         _CACHE.clear()
         _VECTORS.clear()
     state_cache_clear()
+    experiments_cache_clear()
 
 
 def state_cache_clear(**_signal_kwargs: Any) -> None:
@@ -130,6 +143,12 @@ def active_bundle(catalog: Catalog, *, wait: bool = True) -> tuple[ModelVersion,
     version: ModelVersion | None = _state(catalog, "version", fresh=wait)
     if version is None:
         raise ServingError(_("This catalog has no active model version yet: train one and promote it."))
+    return version_bundle(version, wait=wait)
+
+
+def version_bundle(version: ModelVersion, *, wait: bool = True) -> tuple[ModelVersion, Bundle]:
+    """``version`` (e.g. an experiment variant's, not the active one) and its loaded bundle; ``wait=False``
+    as in :func:`active_bundle`."""
     if not wait and (version.pk, version.artifact_path) not in _CACHE:
         warm_in_background(version)
         raise Warming(_("Version %(n)s is still loading in this process.") % {"n": version.number})
@@ -205,7 +224,7 @@ def recent_item_ids(*, catalog_id: int, shopper_external_id: str, rules: Sequenc
 
 
 def serve(*, catalog: Catalog, request: RecommendRequest, config: FusionConfig | Mapping[str, Any] | None = None,
-          wait: bool = True) -> Served:
+          wait: bool = True, version: ModelVersion | None = None) -> Served:
     """The one path every recommendation list takes (the fusion preview and the storefront API alike).
 
     ``config``: a saved fusion config, an unsaved settings dict (the preview's editor), or None for the
@@ -214,14 +233,16 @@ def serve(*, catalog: Catalog, request: RecommendRequest, config: FusionConfig |
     doc). ``wait=False`` (the API): when this process has not loaded the active version yet, start loading
     it in the background and raise :class:`Warming` instead of waiting. Raises :class:`ServingError` with
     nothing to serve, :class:`FusionConfigError` for invalid settings, ValueError for an unknown filter column.
+    ``version``: serve this model version instead of the active one (an experiment's variant).
     """
-    version, bundle = active_bundle(catalog, wait=wait)
+    version, bundle = active_bundle(catalog, wait=wait) if version is None else version_bundle(version, wait=wait)
     if config is None:
         config = _state(catalog, "config", fresh=wait)
     name = config.name if isinstance(config, FusionConfig) else str((config or {}).get("name", ""))
     raw = config_settings(config) if isinstance(config, FusionConfig) else dict(config or {})
     if not raw:
-        raw = {"weights": bundle.fusion.weights, "normalization": bundle.fusion.normalization}
+        raw = {"weights": bundle.fusion.weights, "normalization": bundle.fusion.normalization,
+               "mode": bundle.fusion.mode}
     settings = parse_settings(raw, signals=list(bundle.models))
     _check_columns(settings, list(dict.fromkeys([*bundle.products.columns, STOCK_COLUMN])))
     products = current_products(catalog_id=catalog.pk, bundle=bundle, settings=settings)
@@ -231,9 +252,10 @@ def serve(*, catalog: Catalog, request: RecommendRequest, config: FusionConfig |
         bought = purchased_item_ids(catalog_id=catalog.pk, shopper_external_id=request.shopper, rules=settings.rules)
         recent = recent_item_ids(catalog_id=catalog.pk, shopper_external_id=request.shopper, rules=settings.rules)
     vectors = _item_vectors(version, bundle) if settings.diversity is not None else None
+    live = live_signals(catalog, bundle, request, settings.fusion.weights)  # the online state's co-occurrence, trending
     response = recommend(bundle, request, fusion=settings.fusion, rules=settings.rules, mmr_lambda=settings.diversity,
                          item_vectors=vectors, candidates=settings.pool_size, extra_seen=bought, products=products,
-                         recent_seen=recent, popular=settings.fallback != Fallback.NONE)
+                         recent_seen=recent, popular=settings.fallback != Fallback.NONE, live=live)
     return Served(version=version, config_name=name, items=list(response.items), fallback=response.fallback)
 
 

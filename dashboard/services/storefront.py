@@ -12,7 +12,8 @@ product the model does not know: it serves a simpler list and says why in ``fall
 - ``"no_model"``: the catalog has no active model version — the most popular products by recent events;
 - ``"warming_up"``: this process is still loading the active version (it never makes a request wait) —
   the same popular products;
-- ``"new_product"``: a product newer than the model — popular items of its category;
+- ``"new_product"``: a product newer than the model — its text neighbours in the search index once a worker
+  has encoded it (seconds after it is created), else popular items of its category;
 - ``"no_index"``: a search before the first trained index — products whose title holds every query word.
 """
 from __future__ import annotations
@@ -29,12 +30,14 @@ from rest_framework.exceptions import NotFound, ValidationError
 
 from dashboard.models import Catalog, Event, Product, Shopper
 from dashboard.services import serving
+from dashboard.services.experiments.assignment import Arm, arm_for
 from dashboard.services.impressions import impression_log
 from dashboard.services.insights import reason_text
 from dashboard.services.insights import shopper_profile as profile_of
+from dashboard.services.online_state_serving import Ranked, live_request, with_new_products
 from dashboard.services.search import SearchInputError, SearchUnavailable, search, search_settings_ensure
 from mlcore.fusion import Explanation
-from mlcore.serving.related import UnknownItemError, complementary_items, similar_items
+from mlcore.serving.related import Reason, UnknownItemError, complementary_items, similar_items
 from mlcore.serving.requests import RecommendRequest
 
 POPULAR_DAYS = 90  # the no-model fallback counts events this far back
@@ -53,6 +56,7 @@ class _Page:
     token_id: int | None
     shopper: str = ""
     session: str = ""
+    arm: Arm | None = None  # the experiment variant that serves this list
 
     def body(self, items: list[dict[str, Any]], *, model_version: int | None, fusion_config: str = "",
              fallback: str | None = None) -> dict[str, Any]:
@@ -60,9 +64,9 @@ class _Page:
         impression_log(catalog_id=self.catalog.pk, request_id=self.request_id, surface=self.surface,
                        items=[it["item_id"] for it in items], shopper_id=self.shopper, session_id=self.session,
                        model_version=model_version, fusion_config=fusion_config, fallback=fallback or "",
-                       token_id=self.token_id)
+                       variant=self.arm.label if self.arm else "", token_id=self.token_id)
         return {"request_id": self.request_id, "model_version": model_version, "fusion_config": fusion_config,
-                "variant": None, "fallback": fallback, "surface": self.surface, "n": self.n, "offset": self.offset,
+                "variant": self.arm.label if self.arm else None, "fallback": fallback, "surface": self.surface, "n": self.n, "offset": self.offset,
                 "items": items}
 
     def unranked(self, ids: Sequence[str], *, fallback: str, model_version: int | None = None) -> dict[str, Any]:
@@ -150,12 +154,14 @@ def request_of(params: Mapping[str, Any]) -> RecommendRequest:
 def recommendations(*, catalog: Catalog, params: Mapping[str, Any], request_id: str,
                     token_id: int | None = None) -> dict[str, Any]:
     """The recommendations body for validated :class:`~dashboard.api.serializers.RecommendationParams`."""
-    req = request_of(params)
+    req = live_request(catalog, request_of(params), session=params.get("session") or None)  # the online state
     explain = bool(params.get("explain"))
+    arm = arm_for(catalog, "recommendations", shopper=req.shopper or "", session=params.get("session") or "")
     page = _Page(catalog, params.get("surface") or "recommendations", req.n, req.offset, request_id, token_id,
-                 req.shopper or "", params.get("session") or "")
+                 req.shopper or "", params.get("session") or "", arm)
     try:
-        served = serving.serve(catalog=catalog, request=req, wait=False)
+        served = serving.serve(catalog=catalog, request=req, wait=False, config=arm.fusion_config if arm else None,
+                               version=arm.model_version if arm else None)
     except serving.ServingError as exc:
         return page.unranked(_popular_page(page, exclude=req.exclude),
                              fallback="warming_up" if isinstance(exc, serving.Warming) else "no_model")
@@ -168,24 +174,34 @@ def recommendations(*, catalog: Catalog, params: Mapping[str, Any], request_id: 
 
 
 def related(*, catalog: Catalog, product_id: str, kind: str, n: int, offset: int, request_id: str,
-            token_id: int | None = None) -> dict[str, Any]:
+            token_id: int | None = None, shopper: str = "", session: str = "") -> dict[str, Any]:
     """Similar (``kind="similar"``) or complementary items of a product; 404 for a product not in the catalog."""
     product = Product.objects.filter(catalog=catalog, external_id=product_id).first()
     if product is None:
         raise NotFound(f"no product {product_id!r} in catalog {catalog.slug!r}; create it with PUT products first")
-    page = _Page(catalog, kind, n, offset, request_id, token_id)
+    arm = arm_for(catalog, kind, shopper=shopper, session=session)  # an experiment's variant may serve another version
+    page = _Page(catalog, kind, n, offset, request_id, token_id, shopper, session, arm)
     try:
-        version, bundle = serving.active_bundle(catalog, wait=False)
+        if arm is not None and arm.model_version is not None:
+            version, bundle = serving.version_bundle(arm.model_version, wait=False)
+        else:
+            version, bundle = serving.active_bundle(catalog, wait=False)
     except serving.ServingError as exc:
         return page.unranked(_popular_page(page, category=product.category_path, exclude=[product_id]),
                              fallback="warming_up" if isinstance(exc, serving.Warming) else "no_model")
     find = similar_items if kind == "similar" else complementary_items
+    text = reason_text(Reason("similar_text"))  # products newer than the model join by their text
     try:
         found = find(bundle, product_id, offset + n + RELATED_SPARE)
     except UnknownItemError:
-        return page.unranked(_popular_page(page, category=product.category_path, exclude=[product_id]),
-                             model_version=version.number, fallback="new_product")
-    ranked = [(r.item_id, r.score, reason_text(r.reasons[0]) if r.reasons else "", None) for r in found]
+        new = with_new_products(version, bundle, product_id, [], k=offset + n, reason=text) if kind == "similar" else []
+        if not new:
+            return page.unranked(_popular_page(page, category=product.category_path, exclude=[product_id]),
+                                 model_version=version.number, fallback="new_product")
+        return page.body(cards(catalog, new[offset:], offset)[:n], model_version=version.number, fallback="new_product")
+    ranked: list[Ranked] = [(r.item_id, r.score, reason_text(r.reasons[0]) if r.reasons else "", None) for r in found]
+    if kind == "similar":  # products added since training, by their text (the search index's vectors)
+        ranked = with_new_products(version, bundle, product_id, ranked, k=offset + n + RELATED_SPARE, reason=text)
     items = cards(catalog, ranked)[offset:offset + n]
     for position, card in enumerate(items, start=offset + 1):
         card["position"] = position
@@ -202,8 +218,12 @@ def search_results(*, catalog: Catalog, params: Mapping[str, Any], request_id: s
             raise ValidationError({"settings": [f"no search settings called {params['settings']!r}; omit it for "
                                                 "the catalog's default"]})
     n, offset = int(params.get("n", 10)), int(params.get("offset", 0))
+    arm = None if chosen is not None else arm_for(catalog, "search", shopper=params.get("shopper") or "",
+                                                      session=params.get("session") or "")
+    if arm is not None:  # a search experiment's variant names its settings (named settings in the request win)
+        chosen = arm.search_settings
     page = _Page(catalog, "search", n, offset, request_id, token_id, params.get("shopper") or "",
-                 params.get("session") or "")
+                 params.get("session") or "", arm)
     try:
         result = search(catalog=catalog, query=params["q"], k=n, offset=offset, settings=chosen,
                         shopper=params.get("shopper") or None, filters=_filters(params),

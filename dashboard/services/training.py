@@ -38,7 +38,8 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from dashboard.models import AuditEntry, Catalog, JobQueue, JobStatus, ModelVersion, TrainingJob
-from dashboard.services.training_budget import training_budget_check
+from dashboard.services import jobs
+from dashboard.services.training_budget import training_budget_check, training_budget_recheck
 from dashboard.services.training_ddp import processes_param, run_job
 from dashboard.services.training_progress import Heartbeat, JobCallback
 from dashboard.services.training_snapshot import (
@@ -69,12 +70,13 @@ def bundle_folder(job: TrainingJob) -> Path:
     return Path(settings.ARTIFACTS_DIR) / "versions" / job.catalog.slug / str(job.pk)
 
 
+jobs.register(jobs.JobKind(model=TrainingJob, task=TASK_RUN, queue=lambda job: job.queue, log_field="log",
+                           max_attempts=lambda: settings.TRAINING_MAX_ATTEMPTS))
+
+
 def _enqueue(job: TrainingJob) -> None:
-    task_id = str(uuid.uuid4())
-    TrainingJob.objects.filter(pk=job.pk).update(celery_task_id=task_id)
-    job.celery_task_id = task_id
-    job_id, queue = job.pk, job.queue
-    transaction.on_commit(lambda: current_app.send_task(TASK_RUN, args=[job_id], queue=queue, task_id=task_id))
+    """Queue through the job lifecycle: sent after the commit; a broker outage leaves it to the reaper."""
+    jobs.job_enqueue(job)
 
 
 def gpu_worker_listening(timeout_s: float = 1.0) -> bool:
@@ -134,7 +136,7 @@ def training_job_start(*, catalog: Catalog, params: Mapping[str, Any], started_b
 
 
 DEMO_PARAMS: dict[str, Any] = {
-    "signals": ["popularity", "item_knn", "ease", "mf"],
+    "signals": ["popularity", "repeat", "item_knn", "ease", "mf", "text", "kg"],  # every signal, transformer and graph too
     "split": {"kind": "temporal", "test_days": 30, "validation_days": 30},
     "auto_promote": True,
 }
@@ -165,6 +167,8 @@ def _signals_for(job: TrainingJob) -> tuple[SignalSpec, ...]:
             overrides["device"] = "cpu"
         if "cache_dir" in fields and "cache_dir" not in overrides:  # text: unchanged products are not re-encoded
             overrides["cache_dir"] = str(Path(settings.ARTIFACTS_DIR) / "cache" / "embeddings")
+        if name == "image":  # the server's CLIP folder, never a path from the form
+            overrides["model"] = settings.IMAGE_MODEL_DIR
         specs.append(SignalSpec.parse(name, overrides))
     return tuple(specs)
 
@@ -228,6 +232,8 @@ def training_job_run(*, job_id: int, progress_interval_s: float = 2.0) -> str:
         events, products = snapshot_read(job_folder(job))
         data, report = clean_dataset(Dataset.from_frames(events, products, event_weights=checked.event_weights))
         callback.log(f"cleaning: {report.as_dict()}")
+        budget = training_budget_recheck(data=data, signals=signals)  # this worker's memory, before any fit
+        callback.log(f"memory: about {budget.peak_bytes >> 20:,} MB of a {budget.budget_bytes >> 20:,} MB budget")
         split = checked.split.make(data)
         if not len(split.validation.events):  # no tuning: the runner fits each signal once
             callback.steps_total = len(signals) + 1
@@ -249,6 +255,10 @@ def training_job_run(*, job_id: int, progress_interval_s: float = 2.0) -> str:
             callback.log("cancelled by request")
         _finish(job, JobStatus.CANCELLED, callback=callback)
         return JobStatus.CANCELLED
+    except TrainingInputError as exc:  # refused on the worker (the memory budget): the message is the fix
+        shutil.rmtree(out, ignore_errors=True)
+        _finish(job, JobStatus.FAILED, callback=callback, error=str(exc))
+        return JobStatus.FAILED
     except Exception as exc:
         shutil.rmtree(out, ignore_errors=True)
         log.exception("training job %s failed", job.pk)
@@ -332,6 +342,7 @@ def jobs_reap(*, stale_after_s: float | None = None) -> dict[str, list[int]]:
                 out["failed"].append(job.pk)
             AuditEntry.objects.create(action="job.reap", catalog=job.catalog, target=f"job {job.pk}",
                                       detail={"outcome": job.status, "attempts": job.attempts})
+    jobs.redispatch_stranded(TrainingJob)  # queued jobs the broker never took (it was down at launch)
     return out
 
 

@@ -26,8 +26,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from dashboard.models import Catalog, Event, EventType
-from mlcore.data import DEFAULT_EVENT_WEIGHTS, SplitSpec, event_weights
-from mlcore.recommenders.image import IMAGE_COLUMN
+from dashboard.services.bounds import check_training_params
+from mlcore.data import DEFAULT_EVENT_WEIGHTS, IMAGE_COLUMN, SplitSpec, event_weights
 from mlcore.training.runner import RunConfig, SignalSpec
 
 SPLIT_KINDS = ("temporal", "leave_last_out", "random")
@@ -82,7 +82,11 @@ def parse_event_weights(weights: Mapping[str, Any] | None) -> dict[str, float]:
 
 
 def parse_params(params: Mapping[str, Any]) -> TrainingParams:
-    """Check ``params`` against the recommenders' Config classes (bad fields are named)."""
+    """Check ``params`` against the recommenders' Config classes and the operator bounds (bad fields are named)."""
+    try:
+        check_training_params(params)
+    except ValueError as exc:
+        raise TrainingInputError(str(exc)) from None
     names = list(params.get("signals") or [])
     if not names:
         raise TrainingInputError("choose at least one signal")
@@ -93,8 +97,6 @@ def parse_params(params: Mapping[str, Any]) -> TrainingParams:
     if "image" in names and not settings.IMAGE_MODEL_DIR:
         raise TrainingInputError("image: no image model is installed on this server; set IMAGE_MODEL_DIR to a "
                                  "CLIP model folder, or leave the image signal out")
-    if "image" in configs and "model" in (configs["image"] or {}):
-        raise TrainingInputError("image: the model is the server's (IMAGE_MODEL_DIR), not a form field")
     specs = []
     for name in names:
         try:

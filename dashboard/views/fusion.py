@@ -6,14 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard import roles
-from dashboard.models import AutoTuneRun, Catalog, Fallback, FusionConfig
+from dashboard.charts import signal_colour
+from dashboard.models import AutoTuneRun, Catalog, Fallback, FusionConfig, FusionMode
 from dashboard.selectors.fusion import (
     editor_signals,
     fusion_config_default,
@@ -37,12 +38,16 @@ from dashboard.services.fusion import (
     config_settings,
     fusion_config_create,
     fusion_config_update,
+    version_has_learned,
 )
 from dashboard.services.preview import preview_compare, random_active_shopper
 from dashboard.services.serving import ServingError
 from dashboard.views.common import catalog_or_404
 from mlcore.fusion import NORMALIZATIONS
 
+# Parts of a preview bar that are not sliders: the page's context item, the learned ranker's base and context
+# features, and the live signals of the online state.
+PREVIEW_EXTRA_PARTS = ("context", "base", "co_occurrence", "trending")
 RULE_FIELDS = ("column", "value", "factor", "item_id", "position", "context", "low", "high", "include", "exclude",
                "days", "types")
 
@@ -114,6 +119,7 @@ def settings_from_post(post: Any, signals: list[str]) -> dict[str, Any]:
         "name": post.get("name", ""),
         "weights": weights,
         "normalization": post.get("normalization", "rank"),
+        "mode": post.get("mode") or "weighted",
         "diversity": post.get("diversity") if post.get("diversity_on") else None,
         "pool_size": post.get("pool_size") or 200,
         "fallback": post.get("fallback") or Fallback.POPULAR,
@@ -126,10 +132,14 @@ def _form_context(request: HttpRequest, cat: Catalog, values: dict[str, Any],
                   config: FusionConfig | None) -> dict[str, Any]:
     return {"catalog": cat, "config": config, "values": values,
             "signals": editor_signals(catalog=cat, weights=values.get("weights")),
-            "normalizations": NORMALIZATIONS, "fallbacks": Fallback.choices, "rule_kinds": RULE_CHOICES,
+            "normalizations": NORMALIZATIONS, "fallbacks": Fallback.choices, "fusion_modes": FusionMode.choices,
+            "version_has_learned": version_has_learned(active_version(catalog=cat)), "rule_kinds": RULE_CHOICES,
             "rules": values.get("rules") or [], "version": active_version(catalog=cat),
             "revisions": fusion_revisions(config=config) if config else [],
-            "can_edit": roles.can_edit(request.user), **_autotune_context(config)}
+            "can_edit": roles.can_edit(request.user), **_autotune_context(config),
+            "signal_colours": {name: signal_colour(name) for name in
+                               [*(s["name"] for s in editor_signals(catalog=cat)), *PREVIEW_EXTRA_PARTS]}}
+
 
 
 def _autotune_context(config: FusionConfig | None) -> dict[str, Any]:
@@ -174,7 +184,7 @@ def fusion_config_new(request: HttpRequest, catalog: str) -> HttpResponse:
 
 
 @roles.viewer_required
-def fusion_config_edit(request: HttpRequest, catalog: str, pk: int) -> HttpResponse:
+def fusion_config_edit(request: HttpRequest, catalog: str, pk: int) -> HttpResponseBase:
     cat = catalog_or_404(catalog)
     config = get_object_or_404(FusionConfig, catalog=cat, pk=pk)
     if request.method == "POST":

@@ -13,6 +13,7 @@ from dashboard.charts import events_per_day_figure
 from dashboard.forms import CatalogForm
 from dashboard.models import Catalog, EventType
 from dashboard.selectors.catalogs import catalog_summary, events_per_day, top_products
+from dashboard.services.access import visible_catalogs
 from dashboard.services.catalogs import catalog_create as create
 from dashboard.services.catalogs import catalog_update
 from dashboard.views.common import catalog_or_404
@@ -20,8 +21,8 @@ from dashboard.views.common import catalog_or_404
 
 @roles.viewer_required
 def home(request: HttpRequest) -> HttpResponse:
-    catalogs = list(Catalog.objects.all())
-    if len(catalogs) == 1:
+    catalogs = list(visible_catalogs(request.user))  # only the catalogs the user has a role in
+    if len(catalogs) == 1 and "all" not in request.GET:  # ?all=1 (the switcher's "All catalogs") stays here
         return redirect("dashboard:catalog_overview", catalog=catalogs[0].slug)
     return render(request, "dashboard/home.html", {"catalogs": catalogs})
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -119,7 +119,7 @@ def search_settings_new(request: HttpRequest, catalog: str) -> HttpResponse:
 
 
 @roles.viewer_required
-def search_settings_edit(request: HttpRequest, catalog: str, pk: int) -> HttpResponse:
+def search_settings_edit(request: HttpRequest, catalog: str, pk: int) -> HttpResponseBase:
     cat = catalog_or_404(catalog)
     obj = get_object_or_404(SearchSettings, catalog=cat, pk=pk)
     if request.method == "POST":

@@ -21,6 +21,7 @@ from dashboard.selectors.training import (
     training_schedule_get,
     version_list,
 )
+from dashboard.services.access import for_viewer
 from dashboard.services.training import TrainingInputError, training_job_cancel, training_job_start
 from dashboard.services.training_schedules import training_schedule_clear, training_schedule_set
 from dashboard.services.training_snapshot import DEFAULT_SPLIT, SPLIT_KINDS
@@ -136,6 +137,13 @@ def job_new(request: HttpRequest, catalog: str) -> HttpResponse:
     })
 
 
+def _readable(progress: dict[str, Any], request: HttpRequest, cat: Catalog) -> dict[str, Any]:
+    """The job's error and log without tracebacks and server paths, unless the viewer is an admin."""
+    for key in ("error", "log"):
+        progress[key] = for_viewer(request.user, cat, progress[key])
+    return progress
+
+
 def _job(catalog: str, pk: int) -> tuple[Catalog, TrainingJob]:
     cat = catalog_or_404(catalog)
     return cat, get_object_or_404(TrainingJob.objects.select_related("catalog", "started_by"), catalog=cat, pk=pk)
@@ -144,7 +152,8 @@ def _job(catalog: str, pk: int) -> tuple[Catalog, TrainingJob]:
 @roles.viewer_required
 def job_detail(request: HttpRequest, catalog: str, pk: int) -> HttpResponse:
     cat, job = _job(catalog, pk)
-    progress = job_progress(job=job)
+    progress = _readable(job_progress(job=job), request, cat)
+    job.error, job.log = progress["error"], progress["log"]  # what this viewer may read (tracebacks: admins)
     return render(request, "dashboard/training/job_detail.html", {
         "catalog": cat, "job": job, "progress": progress, "figure": charts.job_curve_figure(job.metrics_history),
     })
@@ -152,8 +161,8 @@ def job_detail(request: HttpRequest, catalog: str, pk: int) -> HttpResponse:
 
 @roles.viewer_required
 def job_progress_json(request: HttpRequest, catalog: str, pk: int) -> JsonResponse:
-    _cat, job = _job(catalog, pk)
-    data = job_progress(job=job)
+    cat, job = _job(catalog, pk)
+    data = _readable(job_progress(job=job), request, cat)
     data["figure"] = charts.job_curve_figure(job.metrics_history)
     return JsonResponse(data)
 

@@ -15,6 +15,10 @@ from mlcore.data.ids import IdMap
 
 EVENT_COLUMNS = ("user_id", "item_id", "timestamp", "type", "quantity")
 PRODUCT_TEXT_COLUMNS = ("title", "description", "category", "brand")
+IMAGE_COLUMN = "image_path"
+"""The products column holding a local picture file per product ("" or missing: none)."""
+MEDIA_COLUMNS = (IMAGE_COLUMN, "image_url")
+"""Columns that say where a product's picture is: neither product text nor a graph attribute."""
 
 
 @dataclass(frozen=True, eq=False)

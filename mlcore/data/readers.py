@@ -7,14 +7,23 @@ finds in the file (CSV counts the header as row 1, as a spreadsheet does; JSON L
 counts lines; Parquet counts data rows from 1). Problems that make the whole file
 unreadable raise :class:`ReadError` with a message that says how to fix them.
 
+Every reader takes optional :class:`~mlcore.data.read_limits.ReadLimits`, checked while it reads
+(decompressed bytes and line length on every block, columns before the first frame is built, rows
+per chunk): memory stays one chunk whatever the file holds, and chunks shrink as columns grow.
+A gzipped Parquet file is decompressed block by block into a temporary file beside it (Parquet needs
+random access), never into memory.
+
 >>> detect_format("orders.CSV.gz")
 TableFormat(kind='csv', gzipped=True)
 """
 from __future__ import annotations
 
+import csv
+import dataclasses
 import gzip
 import io
 import json
+import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,15 +32,13 @@ from typing import BinaryIO, Literal
 
 import pandas as pd
 
+from mlcore.data.read_limits import LimitError, ReadError, ReadLimits, limited
+
 ROW = "_row"
 Kind = Literal["csv", "jsonl", "parquet"]
 _SUFFIXES: dict[str, Kind] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
                               ".parquet": "parquet", ".pq": "parquet"}
 SUPPORTED = "CSV (.csv), JSON Lines (.jsonl) or Parquet (.parquet), optionally gzipped (.gz)"
-
-
-class ReadError(ValueError):
-    """The file as a whole cannot be read; the message tells the operator what to do."""
 
 
 @dataclass(frozen=True)
@@ -52,9 +59,28 @@ def detect_format(name: str) -> TableFormat:
     return TableFormat(kind, gzipped)
 
 
-def _open(path: Path, fmt: TableFormat) -> BinaryIO:
+def _open(path: Path, fmt: TableFormat, limits: ReadLimits | None = None, name: str = "") -> BinaryIO:
     raw = path.open("rb")
-    return gzip.GzipFile(fileobj=raw, mode="rb") if fmt.gzipped else raw  # type: ignore[return-value]
+    stream = gzip.GzipFile(fileobj=raw, mode="rb") if fmt.gzipped else raw
+    return limited(stream, limits, name or path.name)  # type: ignore[arg-type]
+
+
+def _header_columns(path: Path, fmt: TableFormat, limits: ReadLimits | None, name: str) -> int:
+    """The number of columns the CSV header names, read alone (at most one line, bounded by the limits)."""
+    most = (limits.max_line_bytes if limits and limits.max_line_bytes else 64 << 20) + 2
+    try:
+        with _open(path, fmt, limits, name) as stream:
+            line = stream.readline(most)
+    except (OSError, EOFError, zlib.error):
+        return 1  # reported with a better message by the reader itself
+    if limits is not None and limits.max_line_bytes is not None and len(line.rstrip(b"\r\n")) > limits.max_line_bytes:
+        raise LimitError(f"Line 1 of “{name}” is longer than {limits.describe('line')}. Is it really one row per "
+                         "line? Check the line endings and quoting.", "line")
+    try:
+        header = next(csv.reader([line.decode("utf-8-sig", errors="replace")]), [])
+    except csv.Error:
+        return 1
+    return len(header)
 
 
 def _check_start(head: bytes, name: str) -> None:
@@ -96,8 +122,13 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _csv_chunks(path: Path, fmt: TableFormat, name: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    with _open(path, fmt) as stream:
+def _csv_chunks(path: Path, fmt: TableFormat, name: str, chunk_rows: int,
+                limits: ReadLimits | None = None) -> Iterator[pd.DataFrame]:
+    columns = _header_columns(path, fmt, limits, name)
+    if limits is not None:
+        limits.check_columns(columns, name)
+    chunk_rows = ReadLimits().chunk_rows(chunk_rows, columns)
+    with _open(path, fmt, limits, name) as stream:
         try:
             _check_start(stream.peek(4)[:4] if hasattr(stream, "peek") else b"", name)
             reader = pd.read_csv(stream, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8",
@@ -120,13 +151,15 @@ def _csv_chunks(path: Path, fmt: TableFormat, name: str, chunk_rows: int) -> Ite
             raise ReadError(f"“{name}” could not be decompressed ({exc}). Upload an intact .gz file.") from None
 
 
-def _jsonl_chunks(path: Path, fmt: TableFormat, name: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    with _open(path, fmt) as raw:
+def _jsonl_chunks(path: Path, fmt: TableFormat, name: str, chunk_rows: int,
+                  limits: ReadLimits | None = None) -> Iterator[pd.DataFrame]:
+    with _open(path, fmt, limits, name) as raw:
         try:
             _check_start(raw.peek(4)[:4] if hasattr(raw, "peek") else b"", name)
             text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict")
             records: list[dict[str, object]] = []
             rows: list[int] = []
+            keys: set[str] = set()
             lineno = 0
             for lineno, line in enumerate(text, start=1):  # noqa: B007 - lineno used after the loop
                 if not line.strip():
@@ -139,11 +172,14 @@ def _jsonl_chunks(path: Path, fmt: TableFormat, name: str, chunk_rows: int) -> I
                 if not isinstance(record, dict):
                     raise ReadError(f"Line {lineno} of “{name}” is not a JSON object. "
                                     "Each line must hold one object like {\"id\": \"A1\", ...}.")
+                keys.update(record)
+                if limits is not None:
+                    limits.check_columns(len(keys), name)
                 records.append(record)
                 rows.append(lineno)
-                if len(records) >= chunk_rows:
+                if len(records) >= ReadLimits().chunk_rows(chunk_rows, len(keys)):
                     yield _records_frame(records, rows)
-                    records, rows = [], []
+                    records, rows, keys = [], [], set()
             if records:
                 yield _records_frame(records, rows)
         except UnicodeDecodeError as exc:
@@ -158,17 +194,17 @@ def _records_frame(records: list[dict[str, object]], rows: list[int]) -> pd.Data
     return frame
 
 
-def _parquet_chunks(path: Path, fmt: TableFormat, name: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _parquet_chunks(path: Path, fmt: TableFormat, name: str, chunk_rows: int,
+                    limits: ReadLimits | None = None) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
     try:
-        with _open(path, fmt) as stream:
-            if fmt.gzipped:
-                data = stream.read()
-                _check_start(data[:4], name)
-            parquet = pq.ParquetFile(io.BytesIO(data) if fmt.gzipped else stream)
+        with _parquet_path(path, fmt, limits, name) as plain:
+            parquet = pq.ParquetFile(plain)
+            _check_parquet(parquet, limits, name)
             start = 1
-            for batch in parquet.iter_batches(batch_size=chunk_rows):
+            size = ReadLimits().chunk_rows(chunk_rows, parquet.metadata.num_columns)
+            for batch in parquet.iter_batches(batch_size=size):
                 frame = _as_text(batch.to_pandas())
                 frame.index = pd.RangeIndex(start - 1, start - 1 + len(frame))
                 frame[ROW] = frame.index.to_numpy() + 1
@@ -180,7 +216,59 @@ def _parquet_chunks(path: Path, fmt: TableFormat, name: str, chunk_rows: int) ->
         raise ReadError(f"“{name}” is not a readable Parquet file ({exc}). Export it again as Parquet.") from None
 
 
-def iter_chunks(path: str | Path, *, name: str | None = None, chunk_rows: int = 50_000) -> Iterator[pd.DataFrame]:
+class _parquet_path:  # noqa: N801 - a context manager used like a function
+    """The path of a plain Parquet file: ``path`` itself, or a gzipped one decompressed block by block
+    (within the limits) into a temporary file beside it, removed on exit."""
+
+    def __init__(self, path: Path, fmt: TableFormat, limits: ReadLimits | None, name: str) -> None:
+        self.path, self.fmt, self.limits, self.name = path, fmt, limits, name
+        self.temp: Path | None = None
+
+    def __enter__(self) -> Path:
+        if not self.fmt.gzipped:
+            return self.path
+        handle = tempfile.NamedTemporaryFile(dir=self.path.parent, prefix=".unpacked-", suffix=".parquet",
+                                             delete=False)
+        self.temp = Path(handle.name)
+        try:
+            binary = dataclasses.replace(self.limits, max_line_bytes=None) if self.limits else None  # no lines
+            with handle, _open(self.path, self.fmt, binary, self.name) as stream:
+                _check_start(stream.peek(4)[:4] if hasattr(stream, "peek") else b"", self.name)
+                while block := stream.read(1 << 20):
+                    handle.write(block)
+        except (OSError, EOFError, zlib.error) as exc:
+            self.__exit__()
+            raise ReadError(f"“{self.name}” could not be decompressed ({exc}). Upload an intact .gz file.") from None
+        except BaseException:
+            self.__exit__()
+            raise
+        return self.temp
+
+    def __exit__(self, *exc: object) -> None:
+        if self.temp is not None:
+            self.temp.unlink(missing_ok=True)
+            self.temp = None
+
+
+def _check_parquet(parquet, limits: ReadLimits | None, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Columns, rows and decoded sizes from the footer, before any row is decoded."""
+    if limits is None:
+        return
+    meta = parquet.metadata
+    limits.check_columns(meta.num_columns, name)
+    limits.check_rows(meta.num_rows, name)
+    sizes = [meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)]
+    if limits.max_bytes is not None and sum(sizes) > limits.max_bytes:
+        raise LimitError(f"“{name}” holds more than {limits.describe('bytes')} of data once decoded. Split it "
+                         "into smaller files and import them one after the other.", "bytes")
+    if limits.max_row_group_bytes is not None and max(sizes, default=0) > limits.max_row_group_bytes:
+        raise LimitError(f"A row group of “{name}” holds {max(sizes) / 2**20:,.0f} MB once decoded; the limit is "
+                         f"{limits.max_row_group_bytes / 2**20:,.0f} MB. Write it with smaller row groups "
+                         "(pyarrow: row_group_size=100_000).", "bytes")
+
+
+def iter_chunks(path: str | Path, *, name: str | None = None, chunk_rows: int = 50_000,
+                limits: ReadLimits | None = None) -> Iterator[pd.DataFrame]:
     """Chunks of at most ``chunk_rows`` rows, text columns plus ``_row``; see the module docstring."""
     path = Path(path)
     name = name or path.name
@@ -189,7 +277,11 @@ def iter_chunks(path: str | Path, *, name: str | None = None, chunk_rows: int = 
     fmt = detect_format(name)
     reader = {"csv": _csv_chunks, "jsonl": _jsonl_chunks, "parquet": _parquet_chunks}[fmt.kind]
     seen_any = False
-    for chunk in reader(path, fmt, name, chunk_rows):
+    done = 0
+    for chunk in reader(path, fmt, name, chunk_rows, limits):
+        done += len(chunk)
+        if limits is not None:
+            limits.check_rows(done, name)
         if len(chunk):
             seen_any = True
             yield chunk
@@ -204,31 +296,53 @@ def read_table(path: str | Path, *, name: str | None = None) -> pd.DataFrame:
     return pd.concat(list(iter_chunks(path, name=name)), ignore_index=True)
 
 
-def preview(path: str | Path, *, name: str | None = None, rows: int = 5) -> tuple[list[str], list[list[str]]]:
-    """The file's column names and its first ``rows`` rows, for the column-mapping form."""
-    first = next(iter_chunks(path, name=name, chunk_rows=max(rows, 200)))
+def preview(path: str | Path, *, name: str | None = None, rows: int = 5,
+            limits: ReadLimits | None = None) -> tuple[list[str], list[list[str]]]:
+    """The file's column names and its first ``rows`` rows, for the column-mapping form (reads no further)."""
+    chunks = iter_chunks(path, name=name, chunk_rows=max(rows, 200), limits=limits)
+    try:
+        first = next(chunks)
+    finally:
+        chunks.close()  # type: ignore[attr-defined]
     columns = [c for c in first.columns if c != ROW]
     return columns, first[columns].head(rows).to_numpy().tolist()
 
 
-def count_rows(path: str | Path, *, name: str | None = None) -> int | None:
-    """A quick row count for progress (data lines; exact unless CSV cells hold line breaks)."""
+def count_rows(path: str | Path, *, name: str | None = None, limits: ReadLimits | None = None,
+               stop_after: int | None = None) -> int | None:
+    """A quick row count for progress (data lines; exact unless CSV cells hold line breaks).
+
+    ``stop_after``: stop reading once more rows than that are seen (the count returned is then
+    ``stop_after + 1``). A gzipped Parquet file is counted only when ``limits`` are given (it must be
+    decompressed); ``None`` when unknown. :class:`LimitError` when a limit is crossed.
+    """
     path = Path(path)
-    fmt = detect_format(name or path.name)
+    name = name or path.name
+    fmt = detect_format(name)
     try:
         if fmt.kind == "parquet":
             import pyarrow.parquet as pq
 
-            if fmt.gzipped:
+            if fmt.gzipped and limits is None:
                 return None
-            return int(pq.ParquetFile(path).metadata.num_rows)
+            with _parquet_path(path, fmt, limits, name) as plain:
+                parquet = pq.ParquetFile(plain)
+                _check_parquet(parquet, limits, name)
+                return int(parquet.metadata.num_rows)
+        header = 1 if fmt.kind == "csv" else 0
         lines = 0
         last = b"\n"
-        with _open(path, fmt) as stream:
+        with _open(path, fmt, limits, name) as stream:
             while block := stream.read(1 << 20):
                 lines += block.count(b"\n")
                 last = block[-1:]
+                if stop_after is not None and lines - header > stop_after:
+                    return stop_after + 1
+                if limits is not None and limits.max_rows is not None and lines - header > limits.max_rows:
+                    limits.check_rows(lines - header, name)
         lines += last != b"\n"
-        return max(lines - (1 if fmt.kind == "csv" else 0), 0)
+        return max(lines - header, 0)
+    except LimitError:
+        raise
     except Exception:  # a damaged file is reported by iter_chunks with a better message
         return None

@@ -94,8 +94,8 @@ EVENT_FIELDS: tuple[FieldSpec, ...] = (
 
 FIELDS: Mapping[str, tuple[FieldSpec, ...]] = {"products": PRODUCT_FIELDS, "events": EVENT_FIELDS}
 
-_TRUE = {"1", "true", "yes", "y", "t", "in stock", "instock", "available"}
-_FALSE = {"0", "false", "no", "n", "f", "out of stock", "outofstock", "unavailable"}
+_TRUE = {"1", "1.0", "true", "yes", "y", "t", "in stock", "instock", "available"}
+_FALSE = {"0", "0.0", "false", "no", "n", "f", "out of stock", "outofstock", "unavailable"}
 _DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
                  "%m/%d/%Y", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y/%m/%d %H:%M:%S",
                  "%Y/%m/%d %H:%M", "%Y/%m/%d", "%d %b %Y %H:%M:%S", "%d %b %Y %H:%M", "%d %b %Y",

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mlcore.data import Dataset, IdMap
+from mlcore.data import MEDIA_COLUMNS, Dataset, IdMap
 from mlcore.graph.baskets import co_occurrence
 
 ENTITY_KINDS = ("item", "category", "brand", "attribute", "term", "entity")
@@ -51,7 +51,6 @@ BASE_RELATIONS = (
     "complements",
 )
 CORE_COLUMNS = frozenset({"item_id", "title", "description", "category", "brand"})
-NOT_ATTRIBUTES = frozenset({"image_path", "image_url"})  # where a picture is: links nothing
 STOPWORDS = frozenset(
     "the and for with from of in on to a an by or as at is are be this that your you our its it set pack "
     "assorted new size small large mini big".split()
@@ -239,7 +238,7 @@ def _single_valued(b: _Builder, values: list[str], kind: str, relation: str) -> 
 def _attributes(b: _Builder, products: pd.DataFrame, config: GraphConfig) -> None:
     heads: list[int] = []
     tails: list[int] = []
-    for column in (c for c in products.columns if c not in CORE_COLUMNS and c not in NOT_ATTRIBUTES):
+    for column in (c for c in products.columns if c not in CORE_COLUMNS and c not in MEDIA_COLUMNS):
         values = products[column].reset_index(drop=True).dropna()
         if values.empty:
             continue

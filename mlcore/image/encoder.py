@@ -16,6 +16,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -48,8 +49,7 @@ def open_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Image.Image:
 class ImageEncoder:
     """CLIP from ``folder`` (``save_pretrained`` layout with its image processor and tokenizer)."""
 
-    def __init__(self, model: torch.nn.Module, processor: object, tokenizer: object, device: torch.device,
-                 fingerprint: str) -> None:
+    def __init__(self, model: Any, processor: Any, tokenizer: Any, device: torch.device, fingerprint: str) -> None:
         self.model, self.processor, self.tokenizer, self.device = model, processor, tokenizer, device
         self.fingerprint = fingerprint
 
@@ -65,7 +65,8 @@ class ImageEncoder:
             raise FileNotFoundError(f"image model folder {path} has no config.json: give a CLIP model saved with "
                                     "save_pretrained (models are never downloaded at run time)")
         dev = pick_device(device)
-        model = CLIPModel.from_pretrained(path, local_files_only=True).to(dev).eval()
+        model: Any = CLIPModel.from_pretrained(path, local_files_only=True)
+        model = model.to(dev).eval()
         verbosity = hf_logging.get_verbosity()
         hf_logging.set_verbosity_error()  # "requires torchvision … falling back to the PIL processor": harmless
         try:
@@ -88,7 +89,7 @@ class ImageEncoder:
         out = np.zeros((len(paths), self.dim), dtype=np.float32)
         for start in range(0, len(paths), batch_size):
             images = [open_image(p) for p in paths[start:start + batch_size]]
-            pixels = self.processor(images=images, return_tensors="pt")["pixel_values"]  # type: ignore[operator]
+            pixels = self.processor(images=images, return_tensors="pt")["pixel_values"]
             with autocast(self.device):
                 features = self.model.get_image_features(pixel_values=pixels.to(self.device)).pooler_output
             out[start:start + len(images)] = _unit(features)
@@ -101,7 +102,7 @@ class ImageEncoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         limit = int(getattr(self.model.config.text_config, "max_position_embeddings", 77))
         for start in range(0, len(texts), batch_size):
-            batch = self.tokenizer(list(texts[start:start + batch_size]), padding=True, truncation=True,  # type: ignore[operator]
+            batch = self.tokenizer(list(texts[start:start + batch_size]), padding=True, truncation=True,
                                    max_length=limit, return_tensors="pt")
             batch = {k: v.to(self.device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
             with autocast(self.device):

@@ -23,14 +23,13 @@ from typing import Self
 
 import numpy as np
 
-from mlcore.data import Dataset
+from mlcore.data import IMAGE_COLUMN, Dataset
 from mlcore.graph.baskets import recent_item_weights
 from mlcore.image import ImageEncoder, ImageError
 from mlcore.recommenders.base import Recommender, register
 from mlcore.recommenders.cost import MB, Cost, Workload
 from mlcore.runtime import Callback
 
-IMAGE_COLUMN = "image_path"
 NO_IMAGE_SCORE = -1.0
 IMAGES_PER_S = 20.0  # CLIP ViT-B/32 images per second on 2 shared CPU cores (benchmarks/image_embedding.py)
 

@@ -37,7 +37,9 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="en-GB", accept_downloads=True)
+    # bypass_csp: playwright's wait_for_function() evaluates strings, which the site's CSP forbids;
+    # tests/browser/test_content_security_policy.py checks the pages under the real policy.
+    context = browser.new_context(base_url=live_server.url, locale="en-GB", accept_downloads=True, bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page

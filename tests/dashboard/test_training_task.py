@@ -52,7 +52,7 @@ def test_a_worker_runs_a_job_from_queued_to_a_registered_version(celery_worker_p
 
 def test_cancel_stops_a_running_job_within_seconds(celery_worker_process, catalog):
     fill_catalog(catalog)
-    job = training_job_start(catalog=catalog, params=slow(10**6))
+    job = training_job_start(catalog=catalog, params=slow(10_000))  # the bound: far longer than the wait
     wait_for(job, lambda j: j.status == JobStatus.RUNNING and j.phase == "mf")
     asked = time.time()
     training_job_cancel(job=job, by=None)
@@ -93,7 +93,7 @@ def test_a_job_whose_worker_is_killed_is_reaped_and_never_registers(own_worker, 
     active = ModelVersion.objects.create(catalog=catalog, number=1, artifact_path=str(folder),
                                          state=VersionState.ACTIVE, data_fingerprint="f", split="s")
     monkeypatch.setattr("dashboard.services.training.current_app.send_task", lambda *a, **kw: None)
-    job = training_job_start(catalog=catalog, params=slow(10**6))
+    job = training_job_start(catalog=catalog, params=slow(10_000))  # the bound: far longer than the wait
     monkeypatch.undo()  # the patch sat on the app itself
     current_app.send_task(TASK_RUN, args=[job.pk], queue=queue)  # to our worker only
     wait_for(job, lambda j: j.status == JobStatus.RUNNING and j.phase == "mf", timeout=120)

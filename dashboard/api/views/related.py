@@ -30,7 +30,8 @@ class _RelatedView(ApiView):
         params.is_valid(raise_exception=True)
         body = storefront.related(catalog=catalog, product_id=product_id, kind=self.kind,
                                   n=params.validated_data["n"], offset=params.validated_data["offset"],
-                                  request_id=self.request_id(request), token_id=self.token(request).pk)
+                                  request_id=self.request_id(request), token_id=self.token(request).pk,
+                                  shopper=params.validated_data["shopper"], session=params.validated_data["session"])
         return Response(body, headers=self.served_headers(body))
 
 

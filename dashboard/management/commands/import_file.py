@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dashboard.models import Catalog, ImportPolicy, ImportStatus
+from dashboard.models import Catalog, ImportPolicy, ImportStatus, UnknownProducts
 from dashboard.services.imports import ImportInputError, import_file
 
 
@@ -28,6 +28,12 @@ class Command(BaseCommand):
         parser.add_argument("--map", default=None, help="column mapping, e.g. StockCode=id,Description=title "
                             "(default: the catalog's saved mapping and similar column names)")
         parser.add_argument("--policy", default=ImportPolicy.VALID_ROWS, choices=ImportPolicy.values)
+        parser.add_argument("--unknown-products", default=UnknownProducts.REJECT, choices=UnknownProducts.values,
+                            help="events whose product is not in the catalog: reject the row (default) or create "
+                            "a placeholder product")
+        parser.add_argument("--skip-stored", action="store_true", help="deduplicate events without an event id "
+                            "on (shopper, product, timestamp, type)")
+        parser.add_argument("--again", action="store_true", help="import a file whose bytes were imported before")
 
     def handle(self, *args, **opts) -> None:
         catalog = Catalog.objects.filter(slug=opts["catalog"]).first()
@@ -36,7 +42,8 @@ class Command(BaseCommand):
         mapping = parse_mapping(opts["map"]) if opts["map"] is not None else None
         try:
             batch = import_file(catalog=catalog, kind=opts["kind"], path=opts["path"], mapping=mapping,
-                                policy=opts["policy"])
+                                policy=opts["policy"], unknown_products=opts["unknown_products"],
+                                natural_key=opts["skip_stored"], allow_same_file=opts["again"])
         except (ImportInputError, FileNotFoundError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
@@ -48,5 +55,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  row {error['row']} ({error['field']}): {error['problem']}")
         if batch.error_report:
             self.stdout.write(f"Error report: {batch.error_report.path}")
-        if batch.status != ImportStatus.SUCCEEDED:
+        if batch.created_products:
+            self.stdout.write(f"Placeholder products created: {', '.join(batch.created_products[:50])}")
+        if batch.status not in (ImportStatus.SUCCEEDED, ImportStatus.PARTIAL):
             raise CommandError(batch.error_message or "The import failed.")

@@ -17,31 +17,28 @@
     p.hidden = false;
   }
 
-  function tick() {
-    fetch(d.progressUrl, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
-      .then(function (r) { return r.json(); })
-      .then(function (p) {
-        var bar = document.getElementById("autotune-bar");
-        if (bar) {
-          bar.style.width = p.percent + "%";
-          bar.parentNode.setAttribute("aria-valuenow", p.percent);
-        }
-        var status = document.getElementById("autotune-status");
-        status.textContent = p.status_label;
-        status.className = "badge " + p.status;
-        document.getElementById("autotune-phase").textContent = p.phase + " · " + Math.round(p.percent) + "%";
-        if (!p.finished) { setTimeout(tick, 1000); return; }
-        if (!dirty) { location.hash = "autotune"; location.reload(); return; }
-        var link = document.createElement("a");
-        link.href = location.pathname + "#autotune";
-        link.textContent = p.status_label;
-        link.addEventListener("click", function () { location.reload(); });
-        note("");
-        document.getElementById("autotune-note").appendChild(link);
-      })
-      .catch(function () { setTimeout(tick, 3000); });
+  function update(p) {
+    var bar = document.getElementById("autotune-bar");
+    if (bar) {
+      bar.style.width = p.percent + "%";
+      bar.parentNode.setAttribute("aria-valuenow", p.percent);
+    }
+    var status = document.getElementById("autotune-status");
+    status.textContent = p.status_label;
+    status.className = "badge " + p.status;
+    document.getElementById("autotune-phase").textContent = p.phase + " · " + Math.round(p.percent) + "%";
   }
-  if (d.progressUrl && d.finished === "0") setTimeout(tick, 500);
+  function done(p) {
+    if (!dirty) { location.hash = "autotune"; location.reload(); return; }
+    var link = document.createElement("a");
+    link.href = location.pathname + "#autotune";
+    link.textContent = p.status_label;
+    link.addEventListener("click", function () { location.reload(); });
+    note("");
+    document.getElementById("autotune-note").appendChild(link);
+  }
+  // the shared job poller (common.js)
+  if (d.progressUrl && d.finished === "0") window.pollJob(d.progressUrl, update, done);
 
   var accept = document.getElementById("autotune-accept-form");
   if (accept) {

@@ -8,11 +8,9 @@
   if (!form) return;
   var d = form.dataset;
   var timer = null, seq = 0;
-  var COLORS = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"];
-  var colorOf = {};
-  Array.prototype.forEach.call(form.querySelectorAll("input[data-signal]"), function (el, i) {
-    colorOf[el.dataset.signal] = COLORS[i % COLORS.length];
-  });
+  // One colour per signal, the same as in every chart (dashboard.charts.SIGNAL_COLOURS).
+  var coloursEl = document.getElementById("signal-colours");
+  var colorOf = coloursEl ? JSON.parse(coloursEl.textContent) : {};
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);

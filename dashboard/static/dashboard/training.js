@@ -1,4 +1,4 @@
-// The training job page: polls the job's progress JSON every second and updates the bar,
+// The training job page: through the shared job poller (common.js), updates the bar,
 // figures, curve (Plotly.react) and log tail in place; reloads once when the job finishes.
 (function () {
   "use strict";
@@ -16,25 +16,18 @@
     var m = Math.floor(s / 60), r = s % 60;
     return " · " + (m ? m + " min " : "") + r + " s " + d.labelLeft;
   }
-  function tick() {
-    fetch(d.url, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
-      .then(function (r) { return r.json(); })
-      .then(function (p) {
-        var bar = document.getElementById("job-bar");
-        bar.style.width = p.percent + "%";
-        bar.parentNode.setAttribute("aria-valuenow", p.percent);
-        var status = document.getElementById("job-status");
-        status.textContent = p.status_label;
-        status.className = "badge " + p.status;
-        document.getElementById("job-phase").textContent = p.phase + (p.total ? " " + p.done + "/" + p.total : "");
-        document.getElementById("job-figures").textContent = fmt.format(p.percent) + "%" +
-          (p.samples_per_s ? " · " + fmt.format(p.samples_per_s) + " " + d.labelRate : "") + eta(p.eta_s);
-        document.getElementById("job-device").textContent = p.device || "—";
-        document.getElementById("job-log").textContent = p.log;
-        Plotly.react(chart, p.figure.data, p.figure.layout, config);
-        if (p.finished) { location.reload(); } else { setTimeout(tick, 1000); }
-      })
-      .catch(function () { setTimeout(tick, 3000); });
-  }
-  setTimeout(tick, 500);
+  window.pollJob(d.url, function (p) {
+    var bar = document.getElementById("job-bar");
+    bar.style.width = p.percent + "%";
+    bar.parentNode.setAttribute("aria-valuenow", p.percent);
+    var status = document.getElementById("job-status");
+    status.textContent = p.status_label;
+    status.className = "badge " + p.status;
+    document.getElementById("job-phase").textContent = p.phase + (p.total ? " " + p.done + "/" + p.total : "");
+    document.getElementById("job-figures").textContent = fmt.format(p.percent) + "%" +
+      (p.samples_per_s ? " · " + fmt.format(p.samples_per_s) + " " + d.labelRate : "") + eta(p.eta_s);
+    document.getElementById("job-device").textContent = p.device || "—";
+    document.getElementById("job-log").textContent = p.log;
+    Plotly.react(chart, p.figure.data, p.figure.layout, config);
+  }, function () { location.reload(); });
 })();

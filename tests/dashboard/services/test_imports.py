@@ -49,9 +49,9 @@ def both_writers(request, monkeypatch):
     return request.param
 
 
-def run_import(catalog, kind, name, data, mapping, policy="valid_rows"):
+def run_import(catalog, kind, name, data, mapping, policy="valid_rows", **options):
     batch = import_upload(catalog=catalog, kind=kind, file=SimpleUploadedFile(name, data), policy=policy)
-    return import_start(batch=batch, mapping=mapping, run_inline=True)
+    return import_start(batch=batch, mapping=mapping, run_inline=True, **options)
 
 
 def test_it_imports_products_from_csv_with_attributes(catalog, both_writers):
@@ -102,9 +102,10 @@ def test_it_saves_the_mapping_and_offers_it_next_time(catalog):
 
 
 def test_it_imports_online_retail_events_creating_products_shoppers_returns_and_anonymous_rows(catalog, both_writers):
-    batch = run_import(catalog, "events", "retail.csv", RETAIL_CSV.encode(), RETAIL_MAP)
+    batch = run_import(catalog, "events", "retail.csv", RETAIL_CSV.encode(), RETAIL_MAP, unknown_products="create")
     assert batch.status == ImportStatus.SUCCEEDED, batch.error_message
     assert (batch.rows_imported, batch.products_created, batch.shoppers_created) == (4, 2, 1)
+    assert sorted(batch.created_products) == ["71053", "85123A"]
     events = Event.objects.filter(catalog=catalog).order_by("timestamp")
     assert [e.type for e in events] == ["purchase", "purchase", "purchase", "return"]
     anonymous = events.get(shopper__isnull=True)
@@ -130,7 +131,8 @@ def test_duplicate_event_ids_are_dropped_and_counted_not_reported(catalog, both_
     batch = run_import(catalog, "events", "e.csv", csv.encode(),
                        {"event_id": "event_id", "product": "product", "timestamp": "timestamp", "shopper": "shopper"})
     assert (batch.rows_imported, batch.rows_duplicate, batch.rows_rejected) == (1, 2, 0)
-    again = run_import(catalog, "events", "e.csv", csv.encode(), ColumnMapping.objects.get(kind="events").mapping)
+    again = run_import(catalog, "events", "e.csv", csv.encode(), ColumnMapping.objects.get(kind="events").mapping,
+                       allow_same_file=True)
     assert (again.rows_imported, again.rows_duplicate) == (0, 3)
     assert Event.objects.filter(catalog=catalog).count() == 2
     assert Shopper.objects.filter(catalog=catalog).count() == 2  # u1 and the factory's shopper
@@ -145,7 +147,7 @@ def test_a_crash_while_writing_leaves_nothing_half_written(catalog, monkeypatch)
 
     monkeypatch.setattr(import_write, "_pg_events", crash)
     monkeypatch.setattr(import_write, "_events", crash)
-    batch = run_import(catalog, "events", "retail.csv", RETAIL_CSV.encode(), RETAIL_MAP)
+    batch = run_import(catalog, "events", "retail.csv", RETAIL_CSV.encode(), RETAIL_MAP, unknown_products="create")
     assert batch.status == ImportStatus.FAILED
     assert "Nothing was imported" in batch.error_message and "disk full" in batch.error_message
     assert (Event.objects.count(), Product.objects.count(), Shopper.objects.count()) == (0, 0, 0)
@@ -155,7 +157,7 @@ def test_the_management_command_imports_with_a_mapping(catalog, tmp_path, capsys
     path = tmp_path / "retail.csv.gz"
     path.write_bytes(gzip.compress(RETAIL_CSV.encode()))
     call_command("import_file", str(path), "--catalog", catalog.slug, "--kind", "events",
-                 "--map", ",".join(f"{k}={v}" for k, v in RETAIL_MAP.items()))
+                 "--map", ",".join(f"{k}={v}" for k, v in RETAIL_MAP.items()), "--unknown-products", "create")
     assert "succeeded" in capsys.readouterr().out
     assert Event.objects.filter(catalog=catalog).count() == 4
 
@@ -168,14 +170,27 @@ def test_the_management_command_explains_a_missing_required_column(catalog, tmp_
     assert Product.objects.count() == 0
 
 
-def test_events_create_products_from_titles_even_without_prices(catalog, both_writers):
-    csv = "sku,title,when,user\nA1,Mug,2011-01-01,u1\nA1,,2011-01-02,u2\nB2,,2011-01-02,u2\n"
+def test_placeholder_products_take_a_rows_title_or_their_id_and_are_listed(catalog, both_writers):
+    csv = "sku,title,when,user\nA1,,2011-01-01,u1\nA1,Mug,2011-01-02,u2\nB2,,2011-01-02,u2\n"
     batch = run_import(catalog, "events", "e.csv", csv.encode(),
-                       {"sku": "product", "title": "title", "when": "timestamp", "user": "shopper"})
-    assert (batch.rows_imported, batch.products_created, batch.shoppers_created) == (2, 1, 2)
-    [error] = batch.errors
-    assert error["row"] == 4 and "no row of this file gives its title" in error["problem"]
+                       {"sku": "product", "title": "title", "when": "timestamp", "user": "shopper"},
+                       unknown_products="create")
+    assert (batch.status, batch.rows_imported, batch.products_created, batch.shoppers_created) == (
+        ImportStatus.SUCCEEDED, 3, 2, 2)
+    assert sorted(batch.created_products) == ["A1", "B2"]
+    titles = dict(Product.objects.filter(catalog=catalog).values_list("external_id", "title"))
+    assert titles == {"A1": "Mug", "B2": "B2"}
     assert Product.objects.get(catalog=catalog, external_id="A1").price is None
+
+
+def test_an_events_row_with_an_unknown_product_is_rejected_by_default_even_with_a_title(catalog, both_writers):
+    ProductFactory(catalog=catalog, external_id="71053")
+    batch = run_import(catalog, "events", "retail.csv", RETAIL_CSV.encode(), RETAIL_MAP)
+    assert (batch.status, batch.rows_imported, batch.rows_rejected, batch.products_created) == (
+        ImportStatus.PARTIAL, 2, 2, 0)
+    assert str(batch.get_status_display()) == "finished with rejected rows"
+    assert "“85123A” is not in the catalog" in batch.errors[0]["problem"]
+    assert not Product.objects.filter(catalog=catalog, external_id="85123A").exists()
 
 
 def test_an_event_value_too_large_to_store_is_a_row_error(catalog):
@@ -183,5 +198,5 @@ def test_an_event_value_too_large_to_store_is_a_row_error(catalog):
     csv = "sku,when,qty,price\nA1,2011-01-01,2000000000,9999\nA1,2011-01-01,1,2\n"
     batch = run_import(catalog, "events", "e.csv", csv.encode(),
                        {"sku": "product", "when": "timestamp", "qty": "quantity", "price": "price"})
-    assert (batch.status, batch.rows_imported, batch.rows_rejected) == (ImportStatus.SUCCEEDED, 1, 1)
+    assert (batch.status, batch.rows_imported, batch.rows_rejected) == (ImportStatus.PARTIAL, 1, 1)
     assert "too large to store" in batch.errors[0]["problem"]

@@ -33,7 +33,7 @@ def _media(settings, tmp_path):
 def imported(text: str) -> pd.DataFrame:
     catalog = CatalogFactory()
     batch = import_upload(catalog=catalog, kind="events", file=SimpleUploadedFile("events.csv", text.encode()))
-    batch = import_start(batch=batch, mapping=MAPPING, run_inline=True)
+    batch = import_start(batch=batch, mapping=MAPPING, run_inline=True, unknown_products="create")
     assert batch.status == ImportStatus.SUCCEEDED, batch.error_message
     rows = Event.objects.filter(catalog=catalog).order_by("timestamp").values_list(
         "shopper__external_id", "product__external_id", "timestamp", "type", "quantity")

@@ -63,11 +63,25 @@ def test_an_admin_may_override_the_gate_with_a_reason_that_is_audited(catalog, a
     assert entry.detail["override_reason"] == "new season's catalogue" and entry.detail["gate"]["passed"] is False
 
 
-def test_versions_on_different_splits_are_not_compared(catalog, merchandiser, tmp_path):
+def test_a_worse_candidate_on_another_split_is_refused_when_the_active_cannot_be_rescored(catalog, merchandiser,
+                                                                                           tmp_path):
     make_version(catalog, tmp_path, 1, 0.20, state=VersionState.ACTIVE)
     v2 = make_version(catalog, tmp_path, 2, 0.05, split="random:0.8:0.1:0.1:0 [kind=random]")
-    version_promote(version=v2, by=merchandiser)
-    assert AuditEntry.objects.get(action="version.promote").detail["gate"]["comparable"] is False
+    with pytest.raises(PromotionError, match="cannot be compared with the active version 1 on the same split"):
+        version_promote(version=v2, by=merchandiser)
+    assert states(catalog) == {1: VersionState.ACTIVE, 2: VersionState.CANDIDATE}
+
+
+def test_only_an_admin_overrides_an_incomparable_gate_and_the_override_is_audited(catalog, merchandiser,
+                                                                                   admin_user, tmp_path):
+    make_version(catalog, tmp_path, 1, 0.20, state=VersionState.ACTIVE)
+    v2 = make_version(catalog, tmp_path, 2, 0.05, split="random:0.8:0.1:0.1:0 [kind=random]")
+    with pytest.raises(PromotionError):
+        version_promote(version=v2, by=merchandiser, override_reason="trust me")
+    version_promote(version=v2, by=admin_user, override_reason="new catalogue, old split is meaningless")
+    override = AuditEntry.objects.get(action="version.gate_override")
+    assert override.actor == admin_user and override.detail["gate"]["comparable"] is False
+    assert override.detail["reason"] == "new catalogue, old split is meaningless"
 
 
 def test_a_version_whose_artifacts_are_gone_cannot_be_promoted(catalog, merchandiser, tmp_path):

@@ -74,3 +74,16 @@ def test_a_random_shopper_is_one_the_model_knows(analyst_client, catalog, fusion
 def test_anonymous_visitors_are_sent_to_log_in(client, catalog, fusion_config):
     response = client.post(reverse("dashboard:fusion_preview", args=[catalog.slug]), editor_form())
     assert response.status_code in (302, 403)
+
+
+def test_the_preview_bars_use_each_signals_chart_colour(analyst_client, catalog, fusion_config):
+    import json
+    import re
+
+    from dashboard.charts import signal_colour
+
+    html = analyst_client.get(reverse("dashboard:fusion_edit", kwargs={"catalog": catalog.slug,
+                                                                       "pk": fusion_config.pk})).content.decode()
+    colours = json.loads(re.search(r'<script id="signal-colours" type="application/json">(.*?)</script>', html).group(1))
+    assert colours["ease"] == signal_colour("ease") and colours["item_knn"] == signal_colour("item_knn")
+    assert len(set(colours.values())) == len(colours), "no two parts share a colour"

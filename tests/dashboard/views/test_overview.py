@@ -132,3 +132,21 @@ def test_it_shows_the_most_active_products_busiest_first(merch_client, catalog):
 def test_the_overview_runs_a_fixed_number_of_queries(merch_client, busy, django_assert_max_num_queries):
     with django_assert_max_num_queries(14):
         overview(merch_client, busy)
+
+
+def test_with_one_catalog_a_new_one_is_still_reachable_from_the_navigation(merch_client, catalog):
+    page = merch_client.get(reverse("dashboard:catalog_overview", kwargs={"catalog": catalog.slug})).content.decode()
+    assert f'value="{reverse("dashboard:catalog_create")}"' in page
+    assert merch_client.get(reverse("dashboard:overview")).status_code == 302, "one catalog: straight into it"
+    listing = merch_client.get(reverse("dashboard:overview"), {"all": "1"})
+    assert listing.status_code == 200 and "New catalog" in listing.content.decode()
+
+
+def test_plotly_is_served_with_a_week_of_browser_caching(settings, db):
+    from django.test import Client
+
+    settings.WHITENOISE_USE_FINDERS = True  # as under `make run`; production serves the collected copy alike
+    response = Client().get("/static/plotly/plotly.min.js")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "public, max-age=604800"
+    assert "max-age=604800" not in Client().get("/static/dashboard/app.css").get("Cache-Control", "")
