@@ -247,7 +247,7 @@ def main() -> None:
     peak = max(float(r["peak_mb"]) for r in results)
     print(f"peak = the child process's maximum resident memory (ru_maxrss) through upload and import; "
           f"{max(float(r['baseline_mb']) for r in results):.0f} MB of it is the process before any file "
-          "(Django, pandas, pyarrow, and torch, which saving a catalog loads)")
+          "(Django, pandas and pyarrow)")
     ok = refused == len(hostile) and changed == 0 and peak < MEMORY_GOAL_MB
     print(f"goal: every hostile file refused with 0 rows changed and < {MEMORY_GOAL_MB} MB per process: "
           f"{'met' if ok else 'NOT met'}")

@@ -114,3 +114,19 @@ def _impressions_written_at_once(settings):
     """Served lists are logged by a background thread in production; its connection cannot see a test's
     transaction, so tests write them in the request."""
     settings.API_IMPRESSION_FLUSH_S = 0
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    from dashboard.services import online_state
+
+    online_state.resume()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Before a test's database is flushed, stop this process's online-state applier between passes: its
+    writes would deadlock with the flush's TRUNCATE."""
+    from dashboard.services import online_state
+
+    online_state.pause()

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from dashboard import roles
 from dashboard.models import PUBLIC_SCOPES, ApiToken, Catalog, Scope, TokenKind
-from dashboard.services.versions import audit
+from dashboard.services.audit import audit
 
 TOKEN_CACHE_TTL_S = 5.0  # how long a process trusts what it read about a token (revocation delay across processes)
 TOUCH_EVERY_S = 60.0  # last_used_at is written at most this often per token and process

@@ -40,6 +40,7 @@ from dashboard.models import (
 )
 from dashboard.selectors.training import active_version
 from dashboard.services import jobs
+from dashboard.services.audit import audit
 from dashboard.services.training_progress import Heartbeat
 from dashboard.services.training_snapshot import (
     DEFAULT_SPLIT,
@@ -48,7 +49,6 @@ from dashboard.services.training_snapshot import (
     snapshot_read,
     snapshot_write,
 )
-from dashboard.services.versions import audit
 from mlcore.data import Dataset, SplitSpec, clean_dataset
 from mlcore.evaluation import TuneConfig
 from mlcore.fusion import ExcludeBought, Normalization, rule_from_dict

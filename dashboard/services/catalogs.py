@@ -6,7 +6,7 @@ from typing import Any
 from django.db import transaction
 
 from dashboard.models import Catalog
-from dashboard.services.versions import audit
+from dashboard.services.audit import audit
 
 
 def catalog_create(*, name: str, slug: str, description: str = "", default_currency: str = "GBP",

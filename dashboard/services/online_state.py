@@ -187,6 +187,8 @@ class _Applier(threading.Thread):
         self.wake = threading.Event()
         self.lock = threading.Lock()
         self.queued: dict[int, float] = {}  # catalog id → when its oldest unapplied notice came (monotonic)
+        self.paused = threading.Event()  # set by pause(): no new pass starts
+        self.running = threading.Lock()  # held during a pass
 
     def notify(self, catalog_id: int, since: float | None = None) -> None:
         with self.lock:
@@ -197,8 +199,11 @@ class _Applier(threading.Thread):
         while True:
             self.wake.wait(timeout=RETRY_S)
             self.wake.clear()
+            if self.paused.is_set():
+                continue
             try:
-                self.pass_once()
+                with self.running:
+                    self.pass_once()
             except DatabaseError as exc:  # the database restarting (or a test database dropped): retry later
                 log.warning("online state: a catch-up pass could not reach the database (%s)", exc)
                 time.sleep(RETRY_S)
@@ -244,6 +249,23 @@ def _worker() -> _Applier:
             _WORKER = _Applier()
             _WORKER.start()
         return _WORKER
+
+
+def pause() -> None:
+    """Stop this process's applier between passes and drop what it had queued (the stored events stay the
+    source of truth: the next catch-up finds them). For a database about to be flushed or restored."""
+    worker = _WORKER
+    if worker is None:
+        return
+    worker.paused.set()
+    with worker.running, worker.lock:
+        worker.queued.clear()
+
+
+def resume() -> None:
+    """Let a paused applier run again."""
+    if _WORKER is not None:
+        _WORKER.paused.clear()
 
 
 _REFRESHED: dict[int, float] = {}

@@ -19,9 +19,9 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from dashboard.models import Catalog, JobQueue, TrainingJob
 from dashboard.selectors.training import schedule_name
+from dashboard.services.audit import audit
 from dashboard.services.training import training_job_start
 from dashboard.services.training_snapshot import TrainingInputError, parse_params
-from dashboard.services.versions import audit
 
 TASK_SCHEDULED = "dashboard.training_scheduled"
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,15 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 HELPERS = {"bench_db.py", "ep_files.py", "api_locustfile.py", "api_server.py"}  # imported by the scripts, not run on their own
 SCRIPTS = sorted(p.name for p in BENCHMARKS.glob("*.py") if p.name not in HELPERS)
-SMOKE = [("scale.py", ["--smoke"]), ("preview_latency.py", ["--smoke"]), ("realtime.py", ["--smoke"]), ("ab_simulation.py", ["--smoke"]),
-         ("sequential.py", ["--smoke", "--datasets", "movielens"])]
+SMOKE = [("scale.py", ["--smoke"]), ("preview_latency.py", ["--smoke"]), ("realtime.py", ["--smoke"]),
+         ("ab_simulation.py", ["--smoke"]), ("sequential.py", ["--smoke", "--datasets", "movielens"])]
+
+
+def test_the_image_benchmark_smoke_mode_says_its_catalog_is_synthetic_and_prints_the_cold_start_line(tmp_path):
+    result = run("image_embedding.py", "--smoke", timeout=300, var=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "synthetic" in result.stdout
+    assert re.search(r"^image: [\d,]+ images/s on cpu; cold-start recall@10 image [\d.]+ vs popularity", result.stdout, re.M)
 
 
 def run(script: str, *args: str, timeout: float, var: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -143,7 +143,7 @@ def test_without_an_active_version_the_product_page_says_to_train_one(analyst_cl
 
 def test_the_product_page_runs_a_fixed_number_of_queries(analyst_client, served, django_assert_max_num_queries):
     product_page(analyst_client, served, "oak")  # the bundle is loaded once per process
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):  # + the lookalikes list (image signal)
         assert product_page(analyst_client, served, "oak").status_code == 200
 
 
@@ -212,7 +212,7 @@ def test_the_insights_are_json_ready_for_the_api(served):
 
 def test_the_shopper_page_runs_a_fixed_number_of_queries(analyst_client, served, django_assert_max_num_queries):
     shopper_page(analyst_client, served, "frames-fan")
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(16):  # + recommended now: config, purchases, recent events
         assert shopper_page(analyst_client, served, "frames-fan").status_code == 200
 
 

@@ -23,8 +23,9 @@ TEMPLATES = ROOT / "dashboard" / "templates"
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    # as a deployment would run it: none of the suite's own settings (the browser tests allow async-unsafe code)
     clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "HTTPS", "SECRET_KEY", "ALLOWED_HOSTS",
-                                                               "DJANGO_SETTINGS_MODULE"}}
+                                                               "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
                           capture_output=True, text=True, timeout=120)
 
