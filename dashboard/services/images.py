@@ -60,6 +60,8 @@ def check_url(url: str) -> Target:
     allowed = f"{parts.hostname}:{port}" in settings.IMAGE_FETCH_ALLOWED_HOSTS
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
         if not allowed and (not ip.is_global or ip.is_multicast):
             raise ImageFetchError(f"{parts.hostname} resolves to {address}, a private or reserved address: "
                                   "pictures are only fetched from public hosts")

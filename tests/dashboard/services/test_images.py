@@ -11,7 +11,7 @@ from tests.factories import ProductFactory
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1/a.png", "http://localhost:8000/admin/", "http://10.0.0.8/x.png",
-                                 "http://169.254.169.254/latest/meta-data/", "http://[::1]/a.png",
+                                 "http://169.254.169.254/latest/meta-data/", "http://[::1]/a.png", "http://[::ffff:127.0.0.1]/a.png",
                                  "http://192.168.1.1/a.png"])
 def test_private_and_loopback_addresses_are_refused(url, settings):
     settings.IMAGE_FETCH_ALLOWED_HOSTS = []
