@@ -5,6 +5,7 @@ bm25s has no incremental add: :meth:`BM25Index.build` re-indexes (about a second
 from __future__ import annotations
 
 import fnmatch
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,9 @@ import numpy as np
 import pandas as pd
 
 from mlcore.search.query import normalize, tokenize
+
+# bm25s sets its own logger to DEBUG when imported, which printed a line per index build into the worker's log.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 def field_texts(products: pd.DataFrame, fields: Sequence[str]) -> list[str]:
